@@ -1,0 +1,1 @@
+"""Adapters implement the ports. Each imports its infrastructure library lazily."""

@@ -1,0 +1,58 @@
+"""Filters, ordering and keyset positions evaluated on objects, with SQL's semantics.
+
+NULL never equals anything (only IS NULL matches it); text compares by code point, which is the
+byte order of SQLite's BINARY and PostgreSQL's "C" collation; substring matches fold ASCII case.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from domain.shared.entity import Entity
+from domain.shared.filters import Condition, Operator, fold_ascii
+from domain.shared.sorting import Sort
+
+_COMPARE: dict[Operator, Callable[[Any, Any], bool]] = {
+    Operator.EQ: operator.eq,
+    Operator.NE: operator.ne,
+    Operator.LT: operator.lt,
+    Operator.LTE: operator.le,
+    Operator.GT: operator.gt,
+    Operator.GTE: operator.ge,
+}
+
+
+def matches(row: Entity, condition: Condition) -> bool:
+    value = getattr(row, condition.field)
+    if condition.operator is Operator.IS_NULL:
+        return (value is None) == bool(condition.value)
+    if value is None:
+        return False
+    if condition.operator is Operator.IN:
+        return value in condition.value
+    if condition.operator is Operator.CONTAINS:
+        return fold_ascii(str(condition.value)) in fold_ascii(value)
+    return _COMPARE[condition.operator](value, condition.value)
+
+
+def select(rows: Iterable[Entity], conditions: Sequence[Condition]) -> list[Entity]:
+    return [row for row in rows if all(matches(row, c) for c in conditions)]
+
+
+def order(rows: list[Entity], sort: Sort) -> list[Entity]:
+    """Stable passes from the least significant field to the most significant one."""
+    for item in reversed(sort.fields):
+        rows.sort(key=operator.attrgetter(item.field), reverse=item.descending)
+    return rows
+
+
+def after(row: Entity, sort: Sort, position: Sequence[Any]) -> bool:
+    """Whether `row` comes strictly after the keyset `position` in `sort` order."""
+    for item, anchor in zip(sort.fields, position):
+        value = getattr(row, item.field)
+        if value == anchor:
+            continue
+        return (value < anchor) if item.descending else (value > anchor)
+    return False

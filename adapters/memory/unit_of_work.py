@@ -1,0 +1,63 @@
+"""The in-memory unit of work: transactional and thread-safe, like the SQL one."""
+
+from __future__ import annotations
+
+from adapters.memory.crud import table_rules
+from adapters.memory.store import MemoryDatabase, MemoryTransaction, Overlay
+from adapters.memory.tenancy import TABLE as TENANTS_TABLE
+from adapters.memory.tenancy import MemoryTenantRepository
+from adapters.transactions import INACTIVE, TransactionalUnitOfWork
+from domain.shared.scope import TenantScope
+from ports.tenancy import TENANT_SCHEMA
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+def create_memory_database() -> MemoryDatabase:
+    """A memory database with every table of every context registered."""
+    database = MemoryDatabase()
+    database.register(TENANTS_TABLE, table_rules(TENANT_SCHEMA))
+    return database
+
+
+class MemoryUnitOfWork(TransactionalUnitOfWork[MemoryTransaction, Overlay]):
+    def __init__(self, database: MemoryDatabase, scope: TenantScope) -> None:
+        self._database = database
+        super().__init__(scope, backend_key=database)
+
+    def _begin(self) -> MemoryTransaction:
+        return self._database.begin()
+
+    def _commit(self, transaction: MemoryTransaction) -> None:
+        transaction.commit()
+
+    def _rollback(self, transaction: MemoryTransaction) -> None:
+        transaction.rollback()
+
+    def _restart(self, transaction: MemoryTransaction) -> None:
+        """The overlay was emptied by commit or rollback: the same object goes on."""
+
+    def _close(self, transaction: MemoryTransaction) -> None:
+        transaction.rollback()
+        transaction.closed = True
+
+    def _savepoint(self, transaction: MemoryTransaction) -> Overlay:
+        return transaction.savepoint()
+
+    def _release(self, transaction: MemoryTransaction, savepoint: Overlay) -> None:
+        """Releasing keeps the writes: nothing to do."""
+
+    def _rollback_to(self, transaction: MemoryTransaction, savepoint: Overlay) -> None:
+        transaction.rollback_to(savepoint)
+
+    def _bind(self, transaction: MemoryTransaction) -> None:
+        self.tenants = MemoryTenantRepository(transaction, self.scope)
+
+    def _unbind(self) -> None:
+        self.tenants = INACTIVE
+
+
+class MemoryUnitOfWorkFactory(UnitOfWorkFactory):
+    def __init__(self, database: MemoryDatabase) -> None:
+        self.database = database
+
+    def __call__(self, scope: TenantScope) -> UnitOfWork:
+        return MemoryUnitOfWork(self.database, scope)

@@ -1,0 +1,29 @@
+"""A configured SQL database: its engine and what the adapter needs to know about its dialect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from adapters.sql.engine import PoolSettings, create_engine
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class SqlDatabase:
+    engine: Engine
+
+    @classmethod
+    def from_url(cls, url: str, pool: PoolSettings | None = None, echo: bool = False) -> SqlDatabase:
+        return cls(create_engine(url, pool, echo))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def uses_row_level_security(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def dispose(self) -> None:
+        self.engine.dispose()

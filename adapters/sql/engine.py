@@ -1,0 +1,83 @@
+"""Engine factory: pool settings of spec 002, SQLite tuned for an embedded database.
+
+SQLite: WAL so that readers never wait for the writer; `BEGIN IMMEDIATE` so that a transaction
+takes the write lock when it starts, not halfway through (the halfway upgrade is the SQLITE_BUSY
+deadlock a busy timeout cannot resolve); the driver's own transaction handling is turned off
+because it breaks SAVEPOINT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    size: int = 10
+    max_overflow: int = 20
+    timeout_seconds: float = 30.0
+    recycle_seconds: int = 3600
+    pre_ping: bool = True
+
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool = False) -> Engine:
+    pool = pool or PoolSettings()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, pool, echo)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
+    return sa.create_engine(
+        parsed,
+        echo=echo,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout_seconds,
+        pool_recycle=pool.recycle_seconds,
+        pool_pre_ping=pool.pre_ping,
+        connect_args={"connect_timeout": 10, "application_name": "portside"},
+    )
+
+
+def _sqlite_engine(url: URL, pool: PoolSettings, echo: bool) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    options: dict[str, Any] = {"echo": echo}
+    if in_memory:
+        # One shared connection, or every checkout would see a different empty database.
+        options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        options.update(
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_seconds,
+            pool_recycle=pool.recycle_seconds,
+            pool_pre_ping=pool.pre_ping,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+    engine = sa.create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

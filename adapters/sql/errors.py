@@ -1,0 +1,60 @@
+"""Driver errors become Portside errors at the adapter's edge; nothing of SQLAlchemy leaks out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc
+
+from domain.shared.errors import (
+    Conflict,
+    PortsideError,
+    StorageError,
+    StorageUnavailable,
+    ValidationError,
+)
+
+# SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, cancelled,
+# connection failures, admin shutdown.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
+
+
+def _sqlstate(error: exc.DBAPIError) -> str | None:
+    return getattr(error.orig, "pgcode", None)
+
+
+def translate(error: exc.SQLAlchemyError, entity: str) -> PortsideError:
+    if isinstance(error, exc.IntegrityError):
+        return Conflict(entity, f"a unique or referential constraint refused the write ({_first_line(error)})")
+    if isinstance(error, exc.DataError):
+        return ValidationError("input", _first_line(error))
+    if isinstance(error, exc.TimeoutError):  # the pool had no connection to give in time
+        return StorageUnavailable(f"connection pool exhausted: {error}")
+    if isinstance(error, exc.DBAPIError):
+        if _looks_like_missing_schema(error):
+            return StorageError(f"{_first_line(error)}: run `portside init` to create the schema")
+        state = _sqlstate(error)
+        if error.connection_invalidated or isinstance(error, exc.OperationalError) or (
+            state is not None and (state in _TRANSIENT_SQLSTATES or state.startswith("08"))
+        ):
+            return StorageUnavailable(_first_line(error))
+    return StorageError(f"{entity}: {_first_line(error)}")
+
+
+def _looks_like_missing_schema(error: exc.DBAPIError) -> bool:
+    message = str(error.orig)
+    return "no such table" in message or _sqlstate(error) in {"42P01", "42703"}
+
+
+def _first_line(error: exc.SQLAlchemyError) -> str:
+    original = getattr(error, "orig", None) or error
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
+
+
+@contextmanager
+def translated(entity: str) -> Iterator[None]:
+    try:
+        yield
+    except exc.SQLAlchemyError as error:
+        raise translate(error, entity) from error

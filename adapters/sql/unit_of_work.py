@@ -1,0 +1,84 @@
+"""The SQL unit of work: one connection, one transaction, savepoints for nesting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from adapters.sql.database import SqlDatabase
+from adapters.sql.errors import translated
+from adapters.sql.row_level_security import bind_scope
+from adapters.sql.tenancy import SqlTenantRepository
+from adapters.transactions import INACTIVE, TransactionalUnitOfWork
+from domain.shared.scope import TenantScope
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(slots=True)
+class SqlTransaction:
+    connection: sa.Connection
+    root: sa.RootTransaction
+
+
+class SqlUnitOfWork(TransactionalUnitOfWork[SqlTransaction, sa.NestedTransaction]):
+    def __init__(self, database: SqlDatabase, scope: TenantScope) -> None:
+        self._database = database
+        super().__init__(scope, backend_key=database)
+
+    def _start(self, connection: sa.Connection) -> sa.RootTransaction:
+        root = connection.begin()
+        if self._database.uses_row_level_security:
+            bind_scope(connection, self.scope)
+        return root
+
+    def _begin(self) -> SqlTransaction:
+        with translated("unit of work"):
+            connection = self._database.engine.connect()
+            try:
+                return SqlTransaction(connection, self._start(connection))
+            except BaseException:
+                connection.close()
+                raise
+
+    def _commit(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.root.commit()
+
+    def _rollback(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.root.rollback()
+
+    def _restart(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.root = self._start(transaction.connection)
+
+    def _close(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.connection.close()  # rolls back anything left and returns it to the pool
+
+    def _savepoint(self, transaction: SqlTransaction) -> sa.NestedTransaction:
+        with translated("unit of work"):
+            return transaction.connection.begin_nested()
+
+    def _release(self, transaction: SqlTransaction, savepoint: sa.NestedTransaction) -> None:
+        with translated("unit of work"):
+            savepoint.commit()
+
+    def _rollback_to(self, transaction: SqlTransaction, savepoint: sa.NestedTransaction) -> None:
+        with translated("unit of work"):
+            savepoint.rollback()
+
+    def _bind(self, transaction: SqlTransaction) -> None:
+        self.tenants = SqlTenantRepository(transaction.connection, self.scope)
+
+    def _unbind(self) -> None:
+        self.tenants = INACTIVE
+
+
+class SqlUnitOfWorkFactory(UnitOfWorkFactory):
+    def __init__(self, database: SqlDatabase) -> None:
+        self.database = database
+
+    def __call__(self, scope: TenantScope) -> UnitOfWork:
+        return SqlUnitOfWork(self.database, scope)

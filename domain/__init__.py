@@ -1,0 +1,1 @@
+"""Pure domain model of Portside: aggregates, value objects and errors. No I/O lives here."""

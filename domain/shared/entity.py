@@ -1,0 +1,50 @@
+"""Base of every aggregate: identity, timestamps and the optimistic-concurrency version."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.shared.errors import ValidationError
+from domain.shared.ids import TenantId, new_id
+from domain.shared.time import UtcDatetime
+
+
+def raise_validation_error(error: pydantic.ValidationError) -> None:
+    """Re-raise pydantic's error as ours, naming the first offending field."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "input"
+    raise ValidationError(field, first["msg"]) from None
+
+
+class Entity(BaseModel):
+    """Aggregates are frozen: a change makes a new value through `evolve`, which re-validates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    version: int = Field(default=1, ge=1)
+
+    @classmethod
+    def new(cls, **data: Any) -> Self:
+        """Build and validate; bad input raises our `ValidationError` naming the field."""
+        try:
+            return cls.model_validate(data)
+        except pydantic.ValidationError as error:
+            raise_validation_error(error)
+            raise  # unreachable: keeps type checkers sure we never fall through
+
+    def evolve(self, **changes: Any) -> Self:
+        data = {**self.__dict__, **changes}
+        return type(self).new(**data)
+
+
+class TenantOwned(Entity):
+    """An aggregate that lives inside one tenant."""
+
+    tenant_id: TenantId

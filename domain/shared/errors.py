@@ -1,0 +1,79 @@
+"""One error hierarchy, raised identically by every adapter.
+
+Callers catch these and never a driver's exceptions: adapters translate SQLAlchemy, psycopg2,
+redis and google errors into them, the way PEP 249 gives every driver the same names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PortsideError(Exception):
+    """Base of every error Portside raises on purpose."""
+
+
+class NotFound(PortsideError):  # noqa: N818 - the design guide names it so
+    """The record does not exist, or belongs to another tenant (which is the same thing)."""
+
+    def __init__(self, entity: str, key: Any) -> None:
+        super().__init__(f"{entity} {key!s} not found")
+        self.entity = entity
+        self.key = key
+
+
+class Conflict(PortsideError):  # noqa: N818
+    """A unique key is already taken."""
+
+    def __init__(self, entity: str, detail: str) -> None:
+        super().__init__(f"{entity}: {detail}")
+        self.entity = entity
+        self.detail = detail
+
+
+class ConcurrencyConflict(Conflict):
+    """The record changed since it was read: its version is stale."""
+
+    def __init__(self, entity: str, key: Any, expected_version: int) -> None:
+        super().__init__(entity, f"{key!s} is no longer at version {expected_version}")
+        self.key = key
+        self.expected_version = expected_version
+
+
+class InvalidTransition(PortsideError):  # noqa: N818
+    """A lifecycle move the transition table does not allow."""
+
+    def __init__(self, entity: str, from_state: str, to_state: str) -> None:
+        super().__init__(f"{entity} cannot move from {from_state!r} to {to_state!r}")
+        self.entity = entity
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class ValidationError(PortsideError, ValueError):
+    """Bad input. Names the offending field; nothing was written."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class TenantScopeRequired(PortsideError):  # noqa: N818
+    """Tenant-scoped data was reached without a tenant, or across two tenants."""
+
+
+class Unsupported(PortsideError):  # noqa: N818
+    """The adapter cannot do this operation; it says so instead of returning nothing."""
+
+
+class StorageError(PortsideError):
+    """The storage failed in a way that retrying will not fix (a schema missing, a bad query)."""
+
+
+class StorageUnavailable(StorageError):
+    """A transient storage failure (connection lost, timeout, serialization). Safe to retry."""
+
+
+class UnitOfWorkInactive(PortsideError):  # noqa: N818
+    """A repository was used outside its unit of work's `with` block."""

@@ -1,0 +1,1 @@
+"""The tenancy context: the tenant (an organization) is the isolation boundary of all data."""

@@ -1,0 +1,55 @@
+"""The unit of work: one transaction, one tenant, every repository of the backend.
+
+`with uow:` commits on a clean exit and rolls back on an exception. A unit of work entered while
+another of the same backend is active in the same context (thread or task) joins it as a
+savepoint, as spec 003's transaction manager propagates its transaction through the context.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+from domain.shared.scope import TenantScope
+from ports.tenancy import TenantRepository
+
+
+class UnitOfWork(ABC):
+    tenants: TenantRepository
+    """Tenants; from a tenant's unit of work, that tenant only."""
+
+    def __init__(self, scope: TenantScope) -> None:
+        self.scope = scope
+
+    @abstractmethod
+    def __enter__(self) -> Self: ...
+
+    @abstractmethod
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make the work so far durable (a nested unit of work: release its savepoint) and go on."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Discard the work since the last commit (nested: since its savepoint) and go on."""
+
+
+class UnitOfWorkFactory(ABC):
+    """Opens units of work on one backend."""
+
+    @abstractmethod
+    def __call__(self, scope: TenantScope) -> UnitOfWork: ...
+
+    def for_tenant(self, tenant: object) -> UnitOfWork:
+        return self(TenantScope.of(tenant))
+
+    def system(self) -> UnitOfWork:
+        return self(TenantScope.system())
