@@ -12,6 +12,7 @@ inside the functions so that this module imports without them.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import pwd
@@ -522,15 +523,15 @@ def install_duckdb_spatial() -> None:
         ).fetchone()
         if installed is not None and installed[0]:
             return
-        try:
-            import duckdb_extension_spatial
-        except ImportError:
+        # The wheel is only a data carrier: locate it without importing it.
+        spec = importlib.util.find_spec("duckdb_extension_spatial")
+        if spec is None or spec.origin is None:
             raise ServerUnavailable(
                 "DuckDB spatial extension not installed and package "
                 "duckdb-extension-spatial missing; "
                 f"`pip install duckdb-extension-spatial=={duckdb.__version__}`"
-            ) from None
-        package_dir = Path(duckdb_extension_spatial.__file__).parent
+            )
+        package_dir = Path(spec.origin).parent
         # The extension binary must match the DuckDB version exactly.
         extension = (
             package_dir / "extensions" / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
@@ -637,7 +638,8 @@ def start_bigquery_emulator(
                     project=project, endpoint=threaded.server.rest_url, dataset=dataset
                 )
                 if dataset is not None:
-                    emulator.client().create_dataset(dataset)
+                    with closing(emulator.client()) as client:
+                        client.create_dataset(dataset)
                 yield emulator
             finally:
                 threaded.stop()

@@ -65,12 +65,15 @@ def compile_condition(column: sa.ColumnElement[Any], condition: Condition) -> sa
 def keyset_after(table: sa.Table, plan: ListingPlan) -> sa.ColumnElement[bool]:
     """Rows strictly after the cursor: (a > x) OR (a = x AND b > y) OR ..., per direction."""
     assert plan.after is not None
+    # Anchors are typed literals: a bare True/False would turn `column > True` into an error.
+    anchors = [
+        sa.literal(value, table.c[item.field].type) for item, value in zip(plan.sort.fields, plan.after)
+    ]
     branches: list[sa.ColumnElement[bool]] = []
     for index, item in enumerate(plan.sort.fields):
         column = table.c[item.field]
-        anchor = plan.after[index]
-        step = column < anchor if item.descending else column > anchor
-        equal_prefix = [table.c[f.field] == plan.after[i] for i, f in enumerate(plan.sort.fields[:index])]
+        step = column < anchors[index] if item.descending else column > anchors[index]
+        equal_prefix = [table.c[f.field] == anchors[i] for i, f in enumerate(plan.sort.fields[:index])]
         branches.append(sa.and_(*equal_prefix, step))
     return sa.or_(*branches)
 

@@ -1,0 +1,1 @@
+"""Redis adapters. redis-py is imported lazily: Portside imports without the `redis` extra."""

@@ -1,0 +1,1 @@
+"""Application layer: use cases, settings, the dependency-injector container, the CLI."""

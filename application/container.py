@@ -1,0 +1,112 @@
+"""The composition root: the only module (with the CLI) that knows the adapters.
+
+`Selector` providers pick each context's backend from the settings, so a service switches from
+the embedded SQLite file to PostgreSQL, or a test to memory, by configuration alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from dependency_injector import containers, providers
+
+from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
+from adapters.clock import ManualClock, SystemClock
+from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
+from adapters.redis.client import RedisSettings, create_redis_client
+from adapters.sql.database import SqlDatabase
+from adapters.sql.engine import PoolSettings
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from application.settings import MEMORY_URL, Settings
+from application.tenancy import use_cases as tenancy
+
+
+def _backend(settings: Settings, context: str) -> str:
+    return settings.backend_for(context)
+
+
+def _pool(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        timeout_seconds=settings.database_pool_timeout,
+        recycle_seconds=settings.database_pool_recycle,
+        pre_ping=settings.database_pool_pre_ping,
+    )
+
+
+def _open_sql_database(url: str, pool: PoolSettings, echo: bool) -> Iterator[SqlDatabase]:
+    """A resource: `container.shutdown_resources()` returns the pooled connections."""
+    database = SqlDatabase.from_url(url, pool, echo)
+    yield database
+    database.dispose()
+
+
+def _redis_settings(settings: Settings) -> RedisSettings:
+    if settings.redis_url is None:
+        raise LookupError("PORTSIDE_REDIS_URL is not set")
+    return RedisSettings(
+        url=settings.redis_url,
+        socket_timeout_seconds=settings.redis_socket_timeout,
+        connect_timeout_seconds=settings.redis_connect_timeout,
+        retries=settings.redis_retries,
+        health_check_interval_seconds=settings.redis_health_check_interval,
+    )
+
+
+def _bigquery_settings(settings: Settings) -> BigQuerySettings:
+    if settings.bigquery_project is None:
+        raise LookupError("PORTSIDE_BIGQUERY_PROJECT is not set")
+    return BigQuerySettings(
+        project=settings.bigquery_project,
+        dataset=settings.bigquery_dataset,
+        endpoint=settings.bigquery_endpoint,
+        location=settings.bigquery_location,
+        maximum_bytes_billed=settings.bigquery_maximum_bytes_billed,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(Settings)
+    clock = providers.Singleton(SystemClock)
+
+    memory_database = providers.Singleton(create_memory_database)
+    sql_database = providers.Resource(
+        _open_sql_database,
+        url=settings.provided.database_url,
+        pool=providers.Callable(_pool, settings),
+        echo=settings.provided.database_echo,
+    )
+    redis_settings = providers.Singleton(_redis_settings, settings)
+    redis_client = providers.Singleton(create_redis_client, redis_settings)
+    bigquery_settings = providers.Singleton(_bigquery_settings, settings)
+    bigquery_client = providers.Singleton(create_bigquery_client, bigquery_settings)
+
+    tenancy_unit_of_work = providers.Selector(
+        providers.Callable(_backend, settings, "tenancy"),
+        memory=providers.Singleton(MemoryUnitOfWorkFactory, memory_database),
+        sql=providers.Singleton(SqlUnitOfWorkFactory, sql_database),
+    )
+
+    create_tenant = providers.Factory(tenancy.CreateTenant, tenancy_unit_of_work, clock)
+    create_tenants = providers.Factory(tenancy.CreateTenants, tenancy_unit_of_work, clock)
+    get_tenant = providers.Factory(tenancy.GetTenant, tenancy_unit_of_work)
+    update_tenant = providers.Factory(tenancy.UpdateTenant, tenancy_unit_of_work, clock)
+    delete_tenant = providers.Factory(tenancy.DeleteTenant, tenancy_unit_of_work)
+    list_tenants = providers.Factory(tenancy.ListTenants, tenancy_unit_of_work)
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    container = Container()
+    if settings is not None:
+        container.settings.override(providers.Object(settings))
+    return container
+
+
+def in_memory_container(start: datetime | None = None) -> Container:
+    """Every context on the in-memory adapters, time on a manual clock:
+    `container = in_memory_container()` in a test, then `container.clock().advance(...)`."""
+    container = build_container(Settings(database_url=MEMORY_URL))
+    container.clock.override(providers.Object(ManualClock(start)))
+    return container

@@ -1,0 +1,55 @@
+"""Configuration from the environment (`PORTSIDE_*`), validated once at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MEMORY_URL = "memory://"
+DEFAULT_DATABASE_URL = "sqlite:///portside.db"
+"""The embedded default: a SQLite file in the working directory."""
+
+Backend = Literal["memory", "sql"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTSIDE_", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL: `sqlite:///path.db`, `postgresql+psycopg2://user:pw@host/db`, or `memory://`."""
+    database_migration_url: str | None = None
+    """The schema owner's URL for `portside init`, when the application connects as another role."""
+    database_app_role: str | None = None
+    """PostgreSQL role that `portside init` grants table privileges to."""
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
+    database_pool_timeout: float = Field(default=30.0, gt=0)
+    database_pool_recycle: int = Field(default=3600, ge=-1)
+    database_pool_pre_ping: bool = True
+    database_echo: bool = False
+
+    tenancy_backend: Backend | None = None
+    """Overrides the backend of the tenancy context; by default it follows `database_url`."""
+
+    redis_url: str | None = None
+    redis_socket_timeout: float = Field(default=2.0, gt=0)
+    redis_connect_timeout: float = Field(default=2.0, gt=0)
+    redis_retries: int = Field(default=3, ge=0)
+    redis_health_check_interval: int = Field(default=30, ge=0)
+
+    bigquery_project: str | None = None
+    bigquery_dataset: str = "portside"
+    bigquery_endpoint: str | None = None
+    """An emulator endpoint such as `http://127.0.0.1:9050`; anonymous credentials are used then."""
+    bigquery_location: str = "US"
+    bigquery_maximum_bytes_billed: int = Field(default=10 * 1024**3, gt=0)
+
+    @property
+    def default_backend(self) -> Backend:
+        return "memory" if self.database_url == MEMORY_URL else "sql"
+
+    def backend_for(self, context: str) -> Backend:
+        chosen: Backend | None = getattr(self, f"{context}_backend", None)
+        return chosen or self.default_backend

@@ -1,0 +1,37 @@
+"""Portside's pytest plugin (entry point `pytest11`): installing portside gives a project's own
+unit tests an in-memory container, a unit-of-work factory and a manual clock.
+
+    def test_signup(portside_container):
+        tenant = portside_container.create_tenant()(NewTenant.parse(name="Acme"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from application.container import Container, in_memory_container
+from ports.unit_of_work import UnitOfWorkFactory
+
+
+@pytest.fixture
+def portside_container() -> Iterator[Container]:
+    """A fresh in-memory container per test; its overrides are reset afterwards."""
+    container = in_memory_container()
+    yield container
+    container.reset_override()
+    container.shutdown_resources()
+
+
+@pytest.fixture
+def portside_uow(portside_container: Container) -> UnitOfWorkFactory:
+    """The in-memory unit-of-work factory of `portside_container`."""
+    factory: UnitOfWorkFactory = portside_container.tenancy_unit_of_work()
+    return factory
+
+
+@pytest.fixture
+def portside_clock(portside_container: Container) -> object:
+    """The manual clock of `portside_container`: `.advance(timedelta)` moves time."""
+    return portside_container.clock()

@@ -1,0 +1,89 @@
+"""Session fixtures: real servers, migrated databases, and the backend parameter of the contract
+suites. A server that cannot start is an error, never a skip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
+from adapters.sql import migrate
+from adapters.sql.database import SqlDatabase
+from adapters.sql.metadata import metadata
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from ports.unit_of_work import UnitOfWorkFactory
+from tests.servers import PostgresServer, RedisServer, start_postgres, start_redis
+
+SQL_BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("memory", *SQL_BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with start_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with start_redis() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: PostgresServer) -> Iterator[SqlDatabase]:
+    """Migrated as the owner; the application connects as a role that owns nothing, so that
+    row-level security binds it."""
+    migrate.upgrade(postgres_server.admin_url, grant_to="portside_app")
+    database = SqlDatabase.from_url(postgres_server.app_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_engine(postgres_server: PostgresServer) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(postgres_server.admin_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlDatabase]:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "portside.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    database = SqlDatabase.from_url(url)
+    yield database
+    database.dispose()
+
+
+def _empty(engine: sa.Engine) -> None:
+    tables = list(reversed(metadata.sorted_tables))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in tables)
+            connection.exec_driver_sql(f"TRUNCATE {names} CASCADE")
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in BACKENDS])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def uow_factory(backend: str, request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
+    """A unit-of-work factory on an empty database of the backend under test."""
+    if backend == "memory":
+        yield MemoryUnitOfWorkFactory(create_memory_database())
+        return
+    database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
+    cleaner = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else database.engine
+    _empty(cleaner)
+    yield SqlUnitOfWorkFactory(database)
+    _empty(cleaner)

@@ -1,0 +1,7 @@
+"""The tenancy contract on memory, SQLite and PostgreSQL (the `uow_factory` fixture's parameter)."""
+
+from application.testing.contracts.tenancy import TenancyContract
+
+
+class TestTenancy(TenancyContract):
+    pass
