@@ -11,7 +11,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, NoReturn, Self, TypeVar
 
 from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive
@@ -28,8 +28,9 @@ class _ActiveTransaction:
     scope: TenantScope
 
 
+# The mapping is never mutated, only replaced (`{**old, key: new}`), so a shared empty default is safe.
 _ACTIVE: ContextVar[Mapping[object, _ActiveTransaction]] = ContextVar(
-    "portside_active_transactions", default={}
+    "portside_active_transactions", default=MappingProxyType({})
 )
 
 

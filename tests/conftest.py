@@ -15,7 +15,14 @@ from adapters.sql.database import SqlDatabase
 from adapters.sql.metadata import metadata
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from ports.unit_of_work import UnitOfWorkFactory
-from tests.servers import PostgresServer, RedisServer, start_postgres, start_redis
+from tests.servers import (
+    BigQueryEmulator,
+    PostgresServer,
+    RedisServer,
+    start_bigquery_emulator,
+    start_postgres,
+    start_redis,
+)
 
 SQL_BACKENDS = ("sqlite", "postgres")
 BACKENDS = ("memory", *SQL_BACKENDS)
@@ -31,6 +38,12 @@ def postgres_server() -> Iterator[PostgresServer]:
 def redis_server() -> Iterator[RedisServer]:
     with start_redis() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator() -> Iterator[BigQueryEmulator]:
+    with start_bigquery_emulator() as emulator:
+        yield emulator
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +100,12 @@ def uow_factory(backend: str, request: pytest.FixtureRequest) -> Iterator[UnitOf
     _empty(cleaner)
     yield SqlUnitOfWorkFactory(database)
     _empty(cleaner)
+
+
+@pytest.fixture
+def postgres_uow(request: pytest.FixtureRequest, postgres_admin_engine: sa.Engine,
+                 postgres_database: SqlDatabase) -> Iterator[UnitOfWorkFactory]:
+    """The PostgreSQL unit-of-work factory alone, for PostgreSQL-only tests."""
+    _empty(postgres_admin_engine)
+    yield SqlUnitOfWorkFactory(postgres_database)
+    _empty(postgres_admin_engine)

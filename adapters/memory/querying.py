@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.shared.entity import Entity
 from domain.shared.filters import Condition, Operator, fold_ascii
 from domain.shared.sorting import Sort
+
+E = TypeVar("E", bound=Entity)
 
 _COMPARE: dict[Operator, Callable[[Any, Any], bool]] = {
     Operator.EQ: operator.eq,
@@ -37,11 +39,11 @@ def matches(row: Entity, condition: Condition) -> bool:
     return _COMPARE[condition.operator](value, condition.value)
 
 
-def select(rows: Iterable[Entity], conditions: Sequence[Condition]) -> list[Entity]:
+def select(rows: Iterable[E], conditions: Sequence[Condition]) -> list[E]:
     return [row for row in rows if all(matches(row, c) for c in conditions)]
 
 
-def order(rows: list[Entity], sort: Sort) -> list[Entity]:
+def order(rows: list[E], sort: Sort) -> list[E]:
     """Stable passes from the least significant field to the most significant one."""
     for item in reversed(sort.fields):
         rows.sort(key=operator.attrgetter(item.field), reverse=item.descending)
@@ -50,9 +52,9 @@ def order(rows: list[Entity], sort: Sort) -> list[Entity]:
 
 def after(row: Entity, sort: Sort, position: Sequence[Any]) -> bool:
     """Whether `row` comes strictly after the keyset `position` in `sort` order."""
-    for item, anchor in zip(sort.fields, position):
+    for item, anchor in zip(sort.fields, position, strict=False):
         value = getattr(row, item.field)
         if value == anchor:
             continue
-        return (value < anchor) if item.descending else (value > anchor)
+        return bool(value < anchor) if item.descending else bool(value > anchor)
     return False

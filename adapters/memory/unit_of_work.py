@@ -11,6 +11,7 @@ from domain.shared.scope import TenantScope
 from ports.tenancy import TENANT_SCHEMA
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
+
 def create_memory_database() -> MemoryDatabase:
     """A memory database with every table of every context registered."""
     database = MemoryDatabase()

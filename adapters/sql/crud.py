@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,26 +40,29 @@ def _escape_like(text: str) -> str:
 
 def compile_condition(column: sa.ColumnElement[Any], condition: Condition) -> sa.ColumnElement[bool]:
     value = condition.value
+    clause: sa.ColumnElement[bool]
     match condition.operator:
         case Operator.EQ:
-            return column == value
+            clause = column == value
         case Operator.NE:
-            return column != value
+            clause = column != value
         case Operator.IN:
-            return column.in_(list(value))
+            clause = column.in_(list(value))
         case Operator.LT:
-            return column < value
+            clause = column < value
         case Operator.LTE:
-            return column <= value
+            clause = column <= value
         case Operator.GT:
-            return column > value
+            clause = column > value
         case Operator.GTE:
-            return column >= value
+            clause = column >= value
         case Operator.CONTAINS:
-            return column.ilike(f"%{_escape_like(str(value))}%", escape="\\")
+            clause = column.ilike(f"%{_escape_like(str(value))}%", escape="\\")
         case Operator.IS_NULL:
-            return column.is_(None) if value else column.is_not(None)
-    raise ValidationError(condition.field, f"unsupported operator {condition.operator}")
+            clause = column.is_(None) if value else column.is_not(None)
+        case _:
+            raise ValidationError(condition.field, f"unsupported operator {condition.operator}")
+    return clause
 
 
 def keyset_after(table: sa.Table, plan: ListingPlan) -> sa.ColumnElement[bool]:
@@ -67,7 +70,7 @@ def keyset_after(table: sa.Table, plan: ListingPlan) -> sa.ColumnElement[bool]:
     assert plan.after is not None
     # Anchors are typed literals: a bare True/False would turn `column > True` into an error.
     anchors = [
-        sa.literal(value, table.c[item.field].type) for item, value in zip(plan.sort.fields, plan.after)
+        sa.literal(value, table.c[item.field].type) for item, value in zip(plan.sort.fields, plan.after, strict=True)
     ]
     branches: list[sa.ColumnElement[bool]] = []
     for index, item in enumerate(plan.sort.fields):
@@ -101,7 +104,7 @@ class SqlCrud(Generic[E, F]):
         return {name: values[name] for name in self._columns}
 
     def _from_row(self, row: sa.Row[Any]) -> E:
-        return self._schema.model.model_construct(**row._mapping)
+        return cast(E, self._schema.model.model_construct(**row._mapping))
 
     def _scoped(self, statement: Any) -> Any:
         """Every statement carries the tenant filter: it drives the indexes and it is the only
@@ -181,10 +184,9 @@ class SqlCrud(Generic[E, F]):
             .values(values)
             .returning(self._table.c.id)
         )
-        with translated(self._schema.entity):
-            # A savepoint keeps a unique-key violation from aborting the whole transaction.
-            with self._connection.begin_nested():
-                changed = self._connection.execute(statement).first()
+        # A savepoint keeps a unique-key violation from aborting the whole transaction.
+        with translated(self._schema.entity), self._connection.begin_nested():
+            changed = self._connection.execute(statement).first()
         if changed is None:
             self._raise_missing_or_stale(entity.id, entity.version)
         return entity.model_copy(update={"version": entity.version + 1})

@@ -17,7 +17,8 @@ def raise_validation_error(error: pydantic.ValidationError) -> None:
     """Re-raise pydantic's error as ours, naming the first offending field."""
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "input"
-    raise ValidationError(field, first["msg"]) from None
+    message = first["msg"].removeprefix("Value error, ")
+    raise ValidationError(field, message) from None
 
 
 class Entity(BaseModel):

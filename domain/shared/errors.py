@@ -71,7 +71,7 @@ class StorageError(PortsideError):
     """The storage failed in a way that retrying will not fix (a schema missing, a bad query)."""
 
 
-class StorageUnavailable(StorageError):
+class StorageUnavailable(StorageError):  # noqa: N818
     """A transient storage failure (connection lost, timeout, serialization). Safe to retry."""
 
 

@@ -97,7 +97,7 @@ def _decode_value(kind: FieldKind, raw: Any) -> Any:
 
 def encode_cursor(sort: Sort, kinds: Sequence[FieldKind], values: Sequence[Any]) -> str:
     """The position after a row: its sort key values, tied to the sort they belong to."""
-    payload = {"s": sort.signature(), "v": [_encode_value(k, v) for k, v in zip(kinds, values)]}
+    payload = {"s": sort.signature(), "v": [_encode_value(k, v) for k, v in zip(kinds, values, strict=True)]}
     text = json.dumps(payload, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -112,6 +112,6 @@ def decode_cursor(cursor: str, sort: Sort, kinds: Sequence[FieldKind]) -> list[A
         raw = payload["v"]
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError("wrong number of values")
-        return [_decode_value(k, v) for k, v in zip(kinds, raw)]
+        return [_decode_value(k, v) for k, v in zip(kinds, raw, strict=True)]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
         raise ValidationError("cursor", f"malformed cursor ({error})") from None

@@ -4,6 +4,7 @@ a plain `alembic` command line can set `sqlalchemy.url` instead."""
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from adapters.sql import tables  # noqa: F401  (registers every table on the metadata)
 from adapters.sql.engine import create_engine
@@ -34,7 +35,7 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things, batch mode rebuilds the table instead.
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():

@@ -97,9 +97,8 @@ class TenancyContract:
         [acme] = seed(uow_factory, tenant("Acme", "acme"))
         with uow_factory.system() as uow:
             uow.tenants.update(acme.rename("First", T0))
-        with uow_factory.system() as uow:
-            with pytest.raises(ConcurrencyConflict):
-                uow.tenants.update(acme.rename("Second", T0))
+        with uow_factory.system() as uow, pytest.raises(ConcurrencyConflict):
+            uow.tenants.update(acme.rename("Second", T0))
         with uow_factory.system() as uow:
             assert uow.tenants.get_by_id_or_raise(acme.id).name == "First"
 
@@ -160,17 +159,21 @@ class TenancyContract:
         with uow_factory.system() as uow:
             assert uow.tenants.count() == len(rows)
             assert uow.tenants.count(TenantFilter(is_active=True)) == 4
-            assert {t.name for t in uow.tenants.list_and_count(TenantFilter(name_contains="ALP")).items} == {"Alpha"}
+            found = uow.tenants.list_and_count(TenantFilter(name_contains="ALP")).items
+            assert {t.name for t in found} == {"Alpha"}
             # LIKE wildcards in the needle are literal text
-            assert [t.name for t in uow.tenants.list_and_count(TenantFilter(name_contains="0%")).items] == ["echo 100%"]
-            assert [t.name for t in uow.tenants.list_and_count(TenantFilter(name_contains="t_")).items] == ["foxtrot_x"]
+            percent = uow.tenants.list_and_count(TenantFilter(name_contains="0%")).items
+            underscore = uow.tenants.list_and_count(TenantFilter(name_contains="t_")).items
+            assert [t.name for t in percent] == ["echo 100%"]
+            assert [t.name for t in underscore] == ["foxtrot_x"]
             assert uow.tenants.count(TenantFilter(name_contains="%")) == 1
             assert uow.tenants.count(TenantFilter(slugs=("t-1", "t-2", "nope"))) == 2
             assert uow.tenants.count(TenantFilter(slugs=())) == 0
             window = TenantFilter(created_from=T0 + timedelta(minutes=1), created_before=T0 + timedelta(minutes=2))
             assert {t.slug for t in uow.tenants.list_and_count(window).items} == {"t-1", "t-4", "t-7"}
-            both = TenantFilter(is_active=False, created_from=T0 + timedelta(minutes=1))
-            assert uow.tenants.count(both) == sum(1 for t in rows if not t.is_active and t.created_at >= T0 + timedelta(minutes=1))
+            since = T0 + timedelta(minutes=1)
+            both = TenantFilter(is_active=False, created_from=since)
+            assert uow.tenants.count(both) == sum(1 for t in rows if not t.is_active and t.created_at >= since)
 
     def test_sorting_is_byte_order_on_every_backend(self, uow_factory: UnitOfWorkFactory) -> None:
         rows = self._catalogue(uow_factory)
@@ -216,8 +219,9 @@ class TenancyContract:
     def test_keyset_with_a_filter(self, uow_factory: UnitOfWorkFactory) -> None:
         rows = self._catalogue(uow_factory)
         with uow_factory.system() as uow:
-            first = uow.tenants.list_by_cursor(TenantFilter(is_active=True), Sort.parse("name"), CursorPageRequest(limit=2))
-            second = uow.tenants.list_by_cursor(TenantFilter(is_active=True), Sort.parse("name"), CursorPageRequest(limit=2, after=first.next_cursor))
+            active, by_name = TenantFilter(is_active=True), Sort.parse("name")
+            first = uow.tenants.list_by_cursor(active, by_name, CursorPageRequest(limit=2))
+            second = uow.tenants.list_by_cursor(active, by_name, CursorPageRequest(limit=2, after=first.next_cursor))
         names = [t.name for t in first.items + second.items]
         assert names == sorted(t.name for t in rows if t.is_active)
         assert second.next_cursor is None

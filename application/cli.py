@@ -1,0 +1,99 @@
+"""The `portside` command: `init`, `doctor`, `demo`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from adapters.bigquery.client import check_bigquery
+from adapters.redis.client import check_redis
+from adapters.sql import migrate
+from adapters.sql.health import check_database
+from application.console import Report, render_table
+from application.container import Container, build_container
+from application.demo import SCENARIOS
+from application.settings import Settings
+from domain.shared.errors import PortsideError
+from ports.health import HealthReport
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"database_url": args.database_url} if args.database_url else {}
+    return Settings(**overrides)
+
+
+def init_schema(settings: Settings, out: Report) -> None:
+    if settings.default_backend == "memory":
+        out.note("memory backend: no schema to create")
+        return
+    url = settings.database_migration_url or settings.database_url
+    revision = migrate.upgrade(url, grant_to=settings.database_app_role)
+    out.note(f"schema of {_safe(settings.database_url)} is at revision {revision}")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def doctor(container: Container) -> list[HealthReport]:
+    settings = container.settings()
+    reports: list[HealthReport] = []
+    if settings.default_backend == "memory":
+        reports.append(HealthReport("memory", "in process", True, "no server needed"))
+    else:
+        reports.append(check_database(container.sql_database()))
+    if settings.redis_url:
+        reports.append(check_redis(container.redis_client(), _safe(settings.redis_url)))
+    else:
+        reports.append(HealthReport("redis", "-", False, "not configured (PORTSIDE_REDIS_URL)"))
+    if settings.bigquery_project:
+        reports.append(check_bigquery(container.bigquery_client(), container.bigquery_settings()))
+    else:
+        reports.append(HealthReport("bigquery", "-", False, "not configured (PORTSIDE_BIGQUERY_PROJECT)"))
+    return reports
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="portside", description="Portside persistence layer")
+    parser.add_argument("--database-url", help="overrides PORTSIDE_DATABASE_URL")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init", help="create or upgrade the schema of the configured database")
+    commands.add_parser("doctor", help="check every configured backend")
+    demo = commands.add_parser("demo", help="run every context's scenario on the configured backend")
+    demo.add_argument("--context", choices=sorted(SCENARIOS), action="append",
+                      help="only these contexts (default: all)")
+    args = parser.parse_args(argv)
+
+    report = Report(sys.stdout)
+    try:
+        settings = _settings(args)
+        container = build_container(settings)
+        try:
+            if args.command == "init":
+                init_schema(settings, report)
+                return 0
+            if args.command == "doctor":
+                results = doctor(container)
+                rows = [[r.backend, r.target, "reachable" if r.reachable else "NOT reachable", r.detail]
+                        for r in results]
+                print(render_table(["backend", "target", "status", "detail"], rows))
+                configured = [r for r in results if "not configured" not in r.detail]
+                return 0 if all(r.reachable for r in configured) else 1
+            backend = settings.default_backend
+            report.heading(f"Portside demo on {backend}: {_safe(settings.database_url)}")
+            init_schema(settings, report)
+            for name in args.context or list(SCENARIOS):
+                SCENARIOS[name](container, report)
+            return 0
+        finally:
+            container.shutdown_resources()
+    except PortsideError as error:
+        print(f"portside: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

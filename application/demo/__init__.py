@@ -1,0 +1,15 @@
+"""`portside demo`: one scenario per bounded context, run on the configured backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from application.console import Report
+from application.container import Container
+from application.demo import tenancy
+
+Scenario = Callable[[Container, Report], None]
+
+SCENARIOS: dict[str, Scenario] = {
+    "tenancy": tenancy.run,
+}

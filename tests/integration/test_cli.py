@@ -1,0 +1,82 @@
+"""The `portside` command against real backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.sql import migrate
+from application.cli import main
+from tests.servers import BigQueryEmulator, PostgresServer, RedisServer, free_port
+
+
+def test_init_creates_the_schema_of_an_embedded_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert main(["--database-url", url, "init"]) == 0
+    assert migrate.current_revision(url) == migrate.head_revision()
+    assert main(["--database-url", url, "init"]) == 0  # upgrading an up-to-date schema is a no-op
+    assert f"at revision {migrate.head_revision()}" in capsys.readouterr().out
+
+
+def test_init_on_postgres_grants_the_application_role(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_url, app_url = postgres_server.create_database("cli_init")
+    monkeypatch.setenv("PORTSIDE_DATABASE_URL", app_url)
+    monkeypatch.setenv("PORTSIDE_DATABASE_MIGRATION_URL", admin_url)
+    monkeypatch.setenv("PORTSIDE_DATABASE_APP_ROLE", "portside_app")
+    assert main(["init"]) == 0
+    assert migrate.current_revision(app_url) == migrate.head_revision()
+    # The application role can now run the demo, row-level security and all.
+    assert main(["demo"]) == 0
+
+
+@pytest.mark.parametrize("where", ["sqlite", "memory"])
+def test_demo_prints_the_tenancy_scenario(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["demo"] if where == "sqlite" else ["--database-url", "memory://", "demo"]
+    assert main(argv) == 0
+    if where == "sqlite":
+        assert (tmp_path / "portside.db").exists()  # the embedded default
+        assert main(argv) == 0  # and it runs again on the same file
+    out = capsys.readouterr().out
+    assert "registered 6 organizations" in out
+    assert "slug 'acme-corp' is already taken" in out
+    assert "globex's id gives NotFound" in out
+    assert "'doomed' is gone" in out
+    assert "wrong!" not in out
+
+
+def test_doctor_reports_every_configured_backend_reachable(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    bigquery_emulator: BigQueryEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    migrate.upgrade(postgres_server.admin_url, grant_to="portside_app")
+    monkeypatch.setenv("PORTSIDE_DATABASE_URL", postgres_server.app_url)
+    monkeypatch.setenv("PORTSIDE_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_PROJECT", bigquery_emulator.project)
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_ENDPOINT", bigquery_emulator.endpoint)
+    assert main(["doctor"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for backend in ("postgresql", "redis", "bigquery"):
+        row = next(line for line in lines if line.startswith(f"| {backend} "))
+        assert "| reachable" in row, row
+    assert "schema up to date" in next(line for line in lines if line.startswith("| postgresql "))
+
+
+def test_doctor_fails_when_a_configured_backend_is_down(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORTSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("PORTSIDE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("PORTSIDE_REDIS_RETRIES", "0")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT reachable" in next(line for line in out.splitlines() if line.startswith("| redis "))
+    assert "run `portside init`" in out  # the empty SQLite file has no schema yet
