@@ -49,10 +49,14 @@ def create_bigquery_client(settings: BigQuerySettings) -> bigquery.Client:
 
 
 def check_bigquery(client: bigquery.Client, settings: BigQuerySettings) -> HealthReport:
+    from google.cloud.bigquery import DEFAULT_RETRY
+
     target = settings.endpoint or f"project {settings.project}"
+    # The client's default retry keeps trying for minutes; a health check must answer promptly.
+    retry = DEFAULT_RETRY.with_timeout(settings.timeout_seconds)
     try:
-        rows = list(client.query("SELECT 1 AS ok", timeout=settings.timeout_seconds).result(
-            timeout=settings.timeout_seconds))
+        job = client.query("SELECT 1 AS ok", timeout=settings.timeout_seconds, retry=retry, job_retry=None)
+        rows = list(job.result(timeout=settings.timeout_seconds, retry=retry))
     except Exception as error:  # any client, transport or auth failure means "not reachable"
         return HealthReport("bigquery", target, False, f"{type(error).__name__}: {error}")
     return HealthReport("bigquery", target, bool(rows), f"project {settings.project}, query ok")

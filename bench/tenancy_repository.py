@@ -1,0 +1,384 @@
+"""The SQL tenant repository on PostgreSQL against raw psycopg2 doing the same work.
+
+a. get by id: random lookups of existing tenants inside one transaction, Portside's
+   `uow.tenants.get_by_id` against psycopg2 `SELECT ... WHERE id = %s` + `fetchone` building the
+   same `Tenant` (with `model_construct`, as Portside does), plus psycopg2 fetching bare tuples as
+   the raw driver floor (information only: no mapping layer can reach it).
+b. bulk create: tenants inserted in batches of 1,000, `bulk_create` per batch in one unit of
+   work, against `psycopg2.extras.execute_values(page_size=1000)` of the same rows.
+
+Both sides connect as the application role, which row-level security binds (the table has FORCE
+ROW LEVEL SECURITY), so the baseline binds system scope at the start of each transaction exactly
+as the unit of work does; without it the baseline would see no rows and look fast for nothing.
+Before timing, the script checks that both sides read and write the same tenants.
+
+Run from the repository root: `python bench/tenancy_repository.py [--profile] [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+# Run as `python bench/<name>.py`, only bench/ is on sys.path; `tests.servers` lives at the root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg2
+import psycopg2.extras
+from _harness import (
+    DEFAULT_REPETITIONS,
+    Comparison,
+    load_average,
+    machine_details,
+    profile,
+    ratio_table,
+    spread_note,
+    time_side_by_side,
+    write_section,
+)
+
+from adapters.sql import migrate
+from adapters.sql.database import SqlDatabase
+from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
+from adapters.sql.tenancy import tenants as tenants_table
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.tenancy.tenant import Tenant
+from tests.servers import PG_APP_ROLE, PostgresServer, start_postgres
+
+BENCH_NAME = Path(__file__).stem
+
+SEEDED_TENANTS = 10_000
+LOOKUPS = 20_000
+BULK_ROWS = 50_000
+BULK_BATCH = 1_000
+GET_TARGET = 0.8
+BULK_TARGET = 0.8
+
+# The baseline's column list comes from Portside's table so both sides always read the same columns.
+COLUMNS = tuple(column.name for column in tenants_table.columns)
+# `_raw_row` spells the columns out (the cheap way a raw-driver user writes it); fail loudly if the
+# schema moves away from it rather than benchmark different work.
+_RAW_ROW_COLUMNS = ("id", "name", "slug", "is_active", "settings", "created_at", "updated_at", "version")
+if COLUMNS != _RAW_ROW_COLUMNS or set(COLUMNS) != set(Tenant.model_fields):
+    raise SystemExit(f"tenants columns {COLUMNS} no longer match this benchmark; update _raw_row")
+
+SELECT_BY_ID = f"SELECT {', '.join(COLUMNS)} FROM tenants WHERE id = %s"
+INSERT_VALUES = f"INSERT INTO tenants ({', '.join(COLUMNS)}) VALUES %s"
+# The statement Portside's bulk_create sends, for the "same SQL semantics" information row.
+INSERT_VALUES_RETURNING = f"{INSERT_VALUES} ON CONFLICT DO NOTHING RETURNING id"
+# What the system-scope unit of work runs first in every transaction (adapters/sql/row_level_security.py).
+BIND_SYSTEM_SCOPE = f"SELECT set_config('{TENANT_SETTING}', '', true), set_config('{SYSTEM_SETTING}', 'on', true)"
+
+Connection = Any  # psycopg2 ships no type information
+
+
+def make_tenants(count: int, prefix: str) -> list[Tenant]:
+    """Validated tenants (through `Tenant.register`, like real callers) with distinct timestamps."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    return [
+        Tenant.register(
+            name=f"{prefix.title()} {index:06d}",
+            slug=f"{prefix}-{index:06d}",
+            at=start + timedelta(seconds=index),
+            settings={"plan": ("free", "team", "enterprise")[index % 3], "seats": index % 250},
+        )
+        for index in range(count)
+    ]
+
+
+def _raw_row(tenant: Tenant) -> tuple[Any, ...]:
+    return (
+        tenant.id,
+        tenant.name,
+        tenant.slug,
+        tenant.is_active,
+        psycopg2.extras.Json(tenant.settings),
+        tenant.created_at,
+        tenant.updated_at,
+        tenant.version,
+    )
+
+
+def connect_raw(dsn: str) -> Connection:
+    connection = psycopg2.connect(dsn)
+    # UUIDs in and out as uuid.UUID, as SQLAlchemy's psycopg2 dialect sets up its own connections.
+    psycopg2.extras.register_uuid(conn_or_curs=connection)
+    return connection
+
+
+def connect_admin(dsn: str) -> Connection:
+    connection = psycopg2.connect(dsn)
+    connection.autocommit = True
+    return connection
+
+
+def truncate(admin: Connection) -> None:
+    with admin.cursor() as cursor:
+        cursor.execute("TRUNCATE tenants")
+
+
+def seed(admin: Connection, rows: Sequence[Tenant]) -> None:
+    # The superuser bypasses row-level security, so seeding needs no scope.
+    with admin.cursor() as cursor:
+        psycopg2.extras.execute_values(cursor, INSERT_VALUES, [_raw_row(t) for t in rows], page_size=BULK_BATCH)
+        cursor.execute("ANALYZE tenants")
+
+
+def read_all(admin: Connection) -> list[Tenant]:
+    with admin.cursor() as cursor:
+        psycopg2.extras.register_uuid(conn_or_curs=cursor)
+        cursor.execute(f"SELECT {', '.join(COLUMNS)} FROM tenants ORDER BY id")
+        return [Tenant.model_construct(**dict(zip(COLUMNS, row, strict=True))) for row in cursor.fetchall()]
+
+
+# --------------------------------------------------------------------------------------------
+# a. get by id
+# --------------------------------------------------------------------------------------------
+
+
+def _all_found(missing: int) -> None:
+    # Every id exists: a miss means the scope was not bound and the numbers would be meaningless.
+    if missing:
+        raise RuntimeError(f"{missing} lookups found nothing; is row-level security scope bound?")
+
+
+def portside_get(factory: SqlUnitOfWorkFactory, ids: Sequence[uuid.UUID]) -> Callable[[], None]:
+    def run() -> None:
+        missing = 0
+        with factory.system() as uow:
+            for entity_id in ids:
+                if uow.tenants.get_by_id(entity_id) is None:
+                    missing += 1
+        _all_found(missing)
+
+    return run
+
+
+def raw_get_tenants(connection: Connection, ids: Sequence[uuid.UUID]) -> Callable[[], None]:
+    def run() -> None:
+        missing = 0
+        with connection.cursor() as cursor:
+            cursor.execute(BIND_SYSTEM_SCOPE)
+            for entity_id in ids:
+                cursor.execute(SELECT_BY_ID, (entity_id,))
+                row = cursor.fetchone()
+                if row is None:
+                    missing += 1
+                else:
+                    Tenant.model_construct(**dict(zip(COLUMNS, row, strict=True)))
+        connection.commit()
+        _all_found(missing)
+
+    return run
+
+
+def raw_get_tuples(connection: Connection, ids: Sequence[uuid.UUID]) -> Callable[[], None]:
+    def run() -> None:
+        missing = 0
+        with connection.cursor() as cursor:
+            cursor.execute(BIND_SYSTEM_SCOPE)
+            for entity_id in ids:
+                cursor.execute(SELECT_BY_ID, (entity_id,))
+                if cursor.fetchone() is None:
+                    missing += 1
+        connection.commit()
+        _all_found(missing)
+
+    return run
+
+
+def check_get_equivalence(factory: SqlUnitOfWorkFactory, raw: Connection, seeded: Sequence[Tenant]) -> None:
+    """Both sides must produce equal Tenants, equal to what was seeded (UTC datetimes included)."""
+    sample = seeded[:: max(1, len(seeded) // 500)]
+    with factory.system() as uow:
+        from_portside = [uow.tenants.get_by_id(t.id) for t in sample]
+    from_raw: list[Tenant | None] = []
+    with raw.cursor() as cursor:
+        cursor.execute(BIND_SYSTEM_SCOPE)
+        for tenant in sample:
+            cursor.execute(SELECT_BY_ID, (tenant.id,))
+            row = cursor.fetchone()
+            from_raw.append(None if row is None else Tenant.model_construct(**dict(zip(COLUMNS, row, strict=True))))
+    raw.commit()
+    if not (from_portside == from_raw == list(sample)):
+        raise RuntimeError("Portside and the psycopg2 baseline read different tenants; the comparison is void")
+
+
+# --------------------------------------------------------------------------------------------
+# b. bulk create
+# --------------------------------------------------------------------------------------------
+
+
+def batched(rows: Sequence[Tenant], size: int) -> list[Sequence[Tenant]]:
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def portside_bulk(factory: SqlUnitOfWorkFactory, rows: Sequence[Tenant]) -> Callable[[], None]:
+    batches = batched(rows, BULK_BATCH)  # slicing is the caller's business, not timed
+
+    def run() -> None:
+        with factory.system() as uow:
+            for batch in batches:
+                uow.tenants.bulk_create(batch)
+
+    return run
+
+
+def raw_bulk(connection: Connection, rows: Sequence[Tenant], *, returning: bool = False) -> Callable[[], None]:
+    """execute_values; with `returning`, the SQL Portside sends (skip conflicts, return the ids)
+    to tell the cost of those semantics apart from the cost of the Python layers."""
+
+    def run() -> None:
+        # Turning Tenants into driver tuples is timed: Portside's bulk_create starts from Tenants too.
+        values = [_raw_row(tenant) for tenant in rows]
+        with connection.cursor() as cursor:
+            cursor.execute(BIND_SYSTEM_SCOPE)
+            if returning:
+                ids = psycopg2.extras.execute_values(
+                    cursor, INSERT_VALUES_RETURNING, values, page_size=BULK_BATCH, fetch=True
+                )
+                if len(ids) != len(values):  # what bulk_create checks too
+                    raise RuntimeError("a tenant was not inserted")
+            else:
+                psycopg2.extras.execute_values(cursor, INSERT_VALUES, values, page_size=BULK_BATCH)
+        connection.commit()
+
+    return run
+
+
+def check_bulk_equivalence(
+    admin: Connection, contenders: dict[str, Callable[[], None]], rows: Sequence[Tenant]
+) -> None:
+    expected = sorted(rows, key=lambda tenant: tenant.id)
+    for name, run in contenders.items():
+        truncate(admin)
+        run()
+        if read_all(admin) != expected:
+            raise RuntimeError(f"{name} did not write exactly the given tenants; the comparison is void")
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def server_version(admin: Connection) -> str:
+    with admin.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return str(cursor.fetchone()[0])
+
+
+def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[list[Comparison], str]:
+    scale = 10 if args.quick else 1
+    repetitions = 3 if args.quick else args.repetitions
+    migrate.upgrade(server.admin_url, grant_to=PG_APP_ROLE)
+    database = SqlDatabase.from_url(server.app_url)
+    factory = SqlUnitOfWorkFactory(database)
+    try:
+        with closing(connect_admin(server.dsn_admin)) as admin, closing(connect_raw(server.dsn_app)) as raw:
+            # Autovacuum/autoanalyze waking up after the bulk inserts would land in random runs.
+            with admin.cursor() as cursor:
+                cursor.execute("ALTER TABLE tenants SET (autovacuum_enabled = off)")
+            version = server_version(admin)
+
+            # a. get by id
+            seeded = make_tenants(SEEDED_TENANTS // scale, "seeded")
+            seed(admin, seeded)
+            check_get_equivalence(factory, raw, seeded)
+            # A fixed seed: every contender and every run looks up the same ids in the same order.
+            ids = [t.id for t in random.Random(20_000).choices(seeded, k=LOOKUPS // scale)]
+            get_contenders = {
+                "portside": portside_get(factory, ids),
+                "psycopg2+Tenant": raw_get_tenants(raw, ids),
+                "psycopg2 tuples": raw_get_tuples(raw, ids),
+            }
+            print(f"get by id: {len(ids):,} lookups x {repetitions} runs per contender ...", flush=True)
+            get = time_side_by_side(get_contenders, repetitions=repetitions)
+            if args.profile:
+                print(profile(get_contenders["portside"]))
+
+            # b. bulk create
+            new_rows = make_tenants(BULK_ROWS // scale, "bulk")
+            bulk_contenders = {
+                "portside": portside_bulk(factory, new_rows),
+                "execute_values": raw_bulk(raw, new_rows),
+                "execute_values returning": raw_bulk(raw, new_rows, returning=True),
+            }
+            check_bulk_equivalence(admin, bulk_contenders, new_rows)
+            print(f"bulk create: {len(new_rows):,} rows x {repetitions} runs per contender ...", flush=True)
+            bulk = time_side_by_side(bulk_contenders, repetitions=repetitions, setup=lambda: truncate(admin))
+            if args.profile:
+                truncate(admin)
+                print(profile(bulk_contenders["portside"]))
+    finally:
+        database.dispose()
+
+    comparisons = [
+        Comparison(
+            "get by id, one transaction (vs psycopg2 + `Tenant.model_construct`)",
+            len(ids), get["psycopg2+Tenant"], get["portside"], GET_TARGET,
+        ),
+        Comparison(
+            "get by id, one transaction (vs psycopg2 tuples: raw driver floor)",
+            len(ids), get["psycopg2 tuples"], get["portside"], None,
+        ),
+        Comparison(
+            f"bulk create, batches of {BULK_BATCH:,} (vs `execute_values`, page_size={BULK_BATCH:,})",
+            len(new_rows), bulk["execute_values"], bulk["portside"], BULK_TARGET,
+        ),
+        Comparison(
+            "bulk create (vs `execute_values` of Portside's SQL: `ON CONFLICT DO NOTHING RETURNING id`)",
+            len(new_rows), bulk["execute_values returning"], bulk["portside"], None,
+        ),
+    ]
+    return comparisons, version
+
+
+NOTES = f"""
+- Both sides connect as the application role over TCP to the same server and first bind system
+  scope for row-level security in each transaction (`{BIND_SYSTEM_SCOPE}`).
+- get by id: {SEEDED_TENANTS:,} seeded tenants; the same seeded-random ids, in the same order, for
+  every contender. Portside: `with uow_factory.system() as uow:` then `uow.tenants.get_by_id(id)`.
+  Baseline: `SELECT <all columns> FROM tenants WHERE id = %s`, `fetchone()`, then
+  `Tenant.model_construct(**dict(zip(columns, row)))`; the floor row skips building the Tenant.
+  Both sides are checked to return equal Tenants before timing.
+- bulk create: one unit of work calling `bulk_create` per batch of {BULK_BATCH:,} (a savepoint and
+  one `INSERT ... ON CONFLICT DO NOTHING RETURNING id` each) against one transaction running
+  `execute_values` (page_size={BULK_BATCH:,}) of the same Tenants turned into tuples (timed too); the
+  table is truncated before every run. Both sides are checked to write identical rows. The last
+  row gives the baseline Portside's own SQL, so it shows what the Python layers cost on their own.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repetitions", type=int, default=DEFAULT_REPETITIONS, help="timed runs per contender")
+    parser.add_argument("--profile", action="store_true", help="also print cProfile output of the Portside side")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the work, 3 runs; never written to the docs")
+    parser.add_argument("--no-docs", action="store_true", help="print only, leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+
+    load_before = load_average()
+    with start_postgres() as server:
+        comparisons, version = run_benchmarks(server, args)
+
+    machine = machine_details(version, load_before)
+    table = ratio_table(comparisons)
+    print(f"\n{BENCH_NAME} on {machine.summary}\n")
+    print(table)
+    print(f"\n{spread_note(comparisons)}")
+    for missed in (c for c in comparisons if c.met is False):
+        print(f"target missed: {missed.operation}: {missed.ratio:.2f}x < {missed.target:.2f}x")
+    if not (args.quick or args.no_docs):
+        write_section(BENCH_NAME, f"{table}\n\n{spread_note(comparisons)}\n{NOTES}", machine)
+        print("\ndocs/benchmarks.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
