@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.bulk import insert_ignoring_conflicts
 from adapters.sql.errors import translated
 from domain.shared.entity import Entity
 from domain.shared.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
@@ -81,6 +83,16 @@ def keyset_after(table: sa.Table, plan: ListingPlan) -> sa.ColumnElement[bool]:
     return sa.or_(*branches)
 
 
+@lru_cache(maxsize=None)
+def _by_id_statement(table: sa.Table, scope_field: str | None) -> sa.Select[Any]:
+    """Built once per table: building and hashing a new statement per call cost more than the
+    round trip on a local server."""
+    statement = sa.select(table).where(table.c.id == sa.bindparam("id"))
+    if scope_field is not None:
+        statement = statement.where(table.c[scope_field] == sa.bindparam("scope"))
+    return statement
+
+
 class SqlCrud(Generic[E, F]):
     """Implements `CrudRepository` on one connection; concrete repositories mix it in."""
 
@@ -104,7 +116,7 @@ class SqlCrud(Generic[E, F]):
         return {name: values[name] for name in self._columns}
 
     def _from_row(self, row: sa.Row[Any]) -> E:
-        return cast(E, self._schema.model.model_construct(**row._mapping))
+        return cast(E, self._schema.model.model_construct(**dict(zip(self._columns, row, strict=True))))
 
     def _scoped(self, statement: Any) -> Any:
         """Every statement carries the tenant filter: it drives the indexes and it is the only
@@ -153,25 +165,19 @@ class SqlCrud(Generic[E, F]):
         rows = [self._to_row(self._checked(entity)) for entity in entities]
         if not rows:
             return []
-        with translated(self._schema.entity):
-            savepoint = self._connection.begin_nested()
-            statement = (
-                dialect_insert(self._connection, self._table)
-                .on_conflict_do_nothing()
-                .returning(self._table.c.id)
-            )
-            # insertmanyvalues: one multi-row INSERT per batch, RETURNING kept.
-            inserted = len(self._connection.execute(statement, rows).all())
+        with translated(self._schema.entity), self._connection.begin_nested() as savepoint:
+            inserted = insert_ignoring_conflicts(self._connection, self._table, rows)
             if inserted != len(rows):
                 savepoint.rollback()
                 raise Conflict(self._schema.entity, "a row's id or unique key is already taken; nothing was written")
-            savepoint.commit()
         return list(entities)
 
     def get_by_id(self, entity_id: uuid.UUID) -> E | None:
         key = parse_id(entity_id)
+        scope = self._schema.scope_value(self._scope)
+        statement = _by_id_statement(self._table, None if scope is None else self._schema.scope_field)
         with translated(self._schema.entity):
-            row = self._connection.execute(self._select().where(self._table.c.id == key)).first()
+            row = self._connection.execute(statement, {"id": key, "scope": scope}).first()
         return None if row is None else self._from_row(row)
 
     def update(self, entity: E) -> E:

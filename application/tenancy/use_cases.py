@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import Field, JsonValue
 
 from application.commands import Command
+from domain.shared.errors import ValidationError
 from domain.shared.ids import parse_id
 from domain.shared.pagination import CursorPage, CursorPageRequest, OffsetPageRequest, Page
 from domain.shared.sorting import Sort
@@ -90,6 +91,8 @@ class UpdateTenant:
         self._clock = clock
 
     def __call__(self, changes: TenantChanges) -> Tenant:
+        if changes.name is None and changes.is_active is None and changes.settings is None:
+            raise ValidationError("changes", "nothing to change: give a name, is_active or settings")
         at = self._clock.now()
         with self._uow.system() as uow:
             tenant = uow.tenants.get_by_id_or_raise(changes.tenant_id)
@@ -109,6 +112,8 @@ class DeleteTenant:
 
     def __call__(self, tenant_id: object, expected_version: int | None = None) -> None:
         key = parse_id(tenant_id, "tenant_id")
+        if expected_version is not None and (isinstance(expected_version, bool) or expected_version < 1):
+            raise ValidationError("expected_version", "must be a version number, 1 or more")
         with self._uow.system() as uow:
             uow.tenants.delete(key, expected_version)
 

@@ -17,10 +17,16 @@ from domain.shared.entity import Entity
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+MAX_NAME_LENGTH = 200
+MAX_SLUG_LENGTH = 63
+
+
 def _clean_name(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"at most {MAX_NAME_LENGTH} characters")
     return value
 
 
@@ -32,11 +38,13 @@ def _check_slug(value: str) -> str:
 
 def slugify(name: str) -> str:
     """A slug suggestion for a display name: 'Acme Corp.' -> 'acme-corp'."""
-    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))[:63]
+    # Cut before the last hyphen can end up at the edge: a slug never ends with one.
+    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))[:MAX_SLUG_LENGTH].rstrip("-")
 
 
-TenantName = Annotated[str, Field(max_length=200), AfterValidator(_clean_name)]
-Slug = Annotated[str, Field(min_length=1, max_length=63), AfterValidator(_check_slug)]
+# Length is checked after trimming, on the name that is stored.
+TenantName = Annotated[str, AfterValidator(_clean_name)]
+Slug = Annotated[str, Field(min_length=1, max_length=MAX_SLUG_LENGTH), AfterValidator(_check_slug)]
 
 
 class Tenant(Entity):

@@ -84,9 +84,6 @@ Feature: Registering organizations
     Then the request is refused with a ValidationError naming "colour"
     And no organization is registered
 
-  # Known library bug (a strict xfail until fixed): slugify() in domain/tenancy/tenant.py cuts the
-  # joined slug at 63 characters, which can leave a trailing hyphen the slug rule then refuses.
-  @known_bug
   Scenario: A long name still gets a well-formed slug
     When the operator registers an organization named 62 times "a" followed by " Group"
     Then the new organization has a well-formed slug of at most 63 characters

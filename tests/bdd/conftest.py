@@ -35,15 +35,6 @@ def world(container: Container) -> World:
     return World(container)
 
 
-def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool | None:
-    """`@known_bug` marks a scenario that documents a library bug: a strict xfail, so that the
-    scenario fails the suite once the bug is fixed and the tag must go."""
-    if tag != "known_bug":
-        return None
-    pytest.mark.xfail(strict=True, reason="documents a known library bug, see the scenario")(function)
-    return True
-
-
 # -- Given: the state of the platform ---------------------------------------------------------
 @given(parsers.parse('it is "{now}"'))
 def given_the_time(world: World, now: str) -> None:
