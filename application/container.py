@@ -97,6 +97,9 @@ class Container(containers.DeclarativeContainer):
     list_tenants = providers.Factory(tenancy.ListTenants, tenancy_unit_of_work)
 
 
+__all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]
+
+
 def build_container(settings: Settings | None = None) -> Container:
     container = Container()
     if settings is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ def _json_text(value: Any) -> Any:
     return None if value is None else json.dumps(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _converters(table: sa.Table) -> tuple[tuple[str, _Converter], ...]:
     found: list[tuple[str, _Converter]] = []
     for column in table.columns:
@@ -57,7 +57,7 @@ def _converters(table: sa.Table) -> tuple[tuple[str, _Converter], ...]:
 def _postgres_dialect() -> sa.Dialect:
     from sqlalchemy.dialects import postgresql
 
-    return postgresql.dialect()  # type: ignore[no-any-return]
+    return postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def insert_ignoring_conflicts(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:

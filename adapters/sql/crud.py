@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
@@ -83,7 +83,7 @@ def keyset_after(table: sa.Table, plan: ListingPlan) -> sa.ColumnElement[bool]:
     return sa.or_(*branches)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _by_id_statement(table: sa.Table, scope_field: str | None) -> sa.Select[Any]:
     """Built once per table: building and hashing a new statement per call cost more than the
     round trip on a local server."""

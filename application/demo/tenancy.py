@@ -63,7 +63,8 @@ def run(container: Container, report: Report) -> None:
     number = 0
     while True:
         number += 1
-        keyset = listing.by_cursor(TenantFilter(slugs=DEMO_SLUGS), "-created_at", CursorPageRequest(limit=4, after=cursor))
+        request = CursorPageRequest(limit=4, after=cursor)
+        keyset = listing.by_cursor(TenantFilter(slugs=DEMO_SLUGS), "-created_at", request)
         report.note(f"page {number}: {', '.join(t.slug for t in keyset.items)}")
         cursor = keyset.next_cursor
         if cursor is None:

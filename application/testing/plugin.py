@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from application.container import Container, in_memory_container
+from application.container import Container, ManualClock, in_memory_container
 from ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -32,6 +32,9 @@ def portside_uow(portside_container: Container) -> UnitOfWorkFactory:
 
 
 @pytest.fixture
-def portside_clock(portside_container: Container) -> object:
+def portside_clock(portside_container: Container) -> ManualClock:
     """The manual clock of `portside_container`: `.advance(timedelta)` moves time."""
-    return portside_container.clock()
+    clock = portside_container.clock()
+    if not isinstance(clock, ManualClock):
+        raise TypeError("portside_container's clock was overridden with a clock tests cannot move")
+    return clock

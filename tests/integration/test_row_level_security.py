@@ -52,9 +52,12 @@ def test_the_application_role_owns_nothing_and_cannot_bypass(postgres_server: Po
                                                               postgres_uow: UnitOfWorkFactory) -> None:
     engine = sa.create_engine(postgres_server.app_url)
     with engine.connect() as connection:
-        owner = connection.execute(sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'tenants'")).scalar_one()
-        bypass = connection.execute(sa.text("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
-        forced = connection.execute(sa.text("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'tenants'")).scalar_one()
+        owner = connection.execute(
+            sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'tenants'")).scalar_one()
+        bypass = connection.execute(
+            sa.text("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
+        forced = connection.execute(
+            sa.text("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'tenants'")).scalar_one()
     engine.dispose()
     assert owner != "portside_app" and bypass is False and forced is True
 

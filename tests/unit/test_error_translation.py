@@ -1,0 +1,46 @@
+"""Driver errors become Portside errors; nothing of SQLAlchemy leaks out."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import exc
+
+from adapters.sql.database import SqlDatabase
+from adapters.sql.errors import translate
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.shared.errors import Conflict, StorageError, StorageUnavailable, ValidationError
+
+
+class _DriverError(Exception):
+    def __init__(self, message: str, pgcode: str | None = None) -> None:
+        super().__init__(message)
+        self.pgcode = pgcode
+
+
+def _wrap(cls: type[exc.DBAPIError], message: str, pgcode: str | None = None) -> exc.DBAPIError:
+    return cls("SELECT 1", None, _DriverError(message, pgcode))
+
+
+def test_translation_table() -> None:
+    assert isinstance(translate(_wrap(exc.IntegrityError, "duplicate key", "23505"), "Tenant"), Conflict)
+    assert isinstance(translate(_wrap(exc.DataError, "invalid input", "22P02"), "Tenant"), ValidationError)
+    assert isinstance(translate(_wrap(exc.OperationalError, "server closed the connection"), "T"), StorageUnavailable)
+    assert isinstance(translate(_wrap(exc.DBAPIError, "could not serialize", "40001"), "T"), StorageUnavailable)
+    assert isinstance(translate(_wrap(exc.DBAPIError, "deadlock detected", "40P01"), "T"), StorageUnavailable)
+    assert isinstance(translate(exc.TimeoutError("QueuePool limit"), "T"), StorageUnavailable)
+    missing = translate(_wrap(exc.ProgrammingError, 'relation "tenants" does not exist', "42P01"), "T")
+    assert type(missing) is StorageError and "portside init" in str(missing)
+    sqlite_missing = translate(_wrap(exc.OperationalError, "no such table: tenants"), "T")
+    assert type(sqlite_missing) is StorageError
+
+
+def test_a_missing_schema_on_sqlite_says_what_to_do() -> None:
+    database = SqlDatabase.from_url("sqlite://")
+    try:
+        factory = SqlUnitOfWorkFactory(database)
+        with pytest.raises(StorageError, match="portside init") as raised, factory.system() as uow:
+            uow.tenants.count()
+        assert not isinstance(raised.value.__cause__, StorageError)  # the driver error is kept as the cause
+        assert isinstance(raised.value.__cause__, exc.SQLAlchemyError)
+    finally:
+        database.dispose()
