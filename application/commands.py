@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-import pydantic
 from pydantic import BaseModel, ConfigDict
 
-from domain.shared.entity import raise_validation_error
+from domain.shared.entity import validated
 
 
 class Command(BaseModel):
@@ -16,8 +15,4 @@ class Command(BaseModel):
 
     @classmethod
     def parse(cls, **data: Any) -> Self:
-        try:
-            return cls.model_validate(data)
-        except pydantic.ValidationError as error:
-            raise_validation_error(error)
-            raise
+        return validated(cls, data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,13 +12,18 @@ from domain.shared.errors import ValidationError
 from domain.shared.ids import TenantId, new_id
 from domain.shared.time import UtcDatetime
 
+M = TypeVar("M", bound=BaseModel)
 
-def raise_validation_error(error: pydantic.ValidationError) -> None:
-    """Re-raise pydantic's error as ours, naming the first offending field."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "input"
-    message = first["msg"].removeprefix("Value error, ")
-    raise ValidationError(field, message) from None
+
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """Build `model` from `data`; pydantic's error becomes ours, naming the first offending field."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "input"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ValidationError(field, message) from None
 
 
 class Entity(BaseModel):
@@ -34,11 +39,7 @@ class Entity(BaseModel):
     @classmethod
     def new(cls, **data: Any) -> Self:
         """Build and validate; bad input raises our `ValidationError` naming the field."""
-        try:
-            return cls.model_validate(data)
-        except pydantic.ValidationError as error:
-            raise_validation_error(error)
-            raise  # unreachable: keeps type checkers sure we never fall through
+        return validated(cls, data)
 
     def evolve(self, **changes: Any) -> Self:
         data = {**self.__dict__, **changes}

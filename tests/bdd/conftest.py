@@ -8,13 +8,13 @@ name, the last result, and the error a request was refused with.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from application.container import Container, in_memory_container
+from application.container import Container
 from domain.shared.errors import ValidationError
 from domain.tenancy.tenant import Tenant
 from tests.bdd.world import World, moment, names_in, quoted, table_rows, yes_no
@@ -22,12 +22,9 @@ from tests.bdd.world import World, moment, names_in, quoted, table_rows, yes_no
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture
-def container() -> Iterator[Container]:
-    """A fresh in-memory container per scenario; its overrides are reset afterwards."""
-    fresh = in_memory_container()
-    yield fresh
-    fresh.reset_override()
-    fresh.shutdown_resources()
+def container(portside_container: Container) -> Container:
+    """A fresh in-memory container per scenario: the plugin's, whose overrides are reset after."""
+    return portside_container
 
 
 @pytest.fixture
