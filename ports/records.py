@@ -33,8 +33,9 @@ class RecordSchema(Generic[E]):
     model: type[E]
     fields: Mapping[str, FieldKind]
     """The allow-list of fields that may be filtered and sorted on."""
-    scope_field: str = "tenant_id"
-    """The attribute compared to the unit of work's tenant."""
+    scope_field: str | None = "tenant_id"
+    """The attribute compared to the unit of work's tenant; None for global data (vendors), which
+    every scope reads and writes alike."""
     visible_to_system: bool = False
     """Global data (tenants themselves) is listed in full from system scope; tenant data never is."""
     unique_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -43,9 +44,16 @@ class RecordSchema(Generic[E]):
 
     def scope_value(self, scope: TenantScope) -> Any | None:
         """The value every query of this scope is filtered by, or None for unrestricted access."""
-        if scope.is_system and self.visible_to_system:
+        if self.scope_field is None or (scope.is_system and self.visible_to_system):
             return None
         return scope.require_tenant(self.entity)
+
+    def scope_filter(self, scope: TenantScope) -> tuple[str, Any] | None:
+        """`(attribute, tenant)` every query of this scope is filtered by, or None."""
+        value = self.scope_value(scope)
+        if value is None or self.scope_field is None:
+            return None
+        return self.scope_field, value
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,6 @@ def check_in_scope(schema: RecordSchema[Any], scope: TenantScope, entity: Entity
     """Refuse to write a record of another tenant: fail closed, before anything is written."""
     from domain.shared.errors import TenantScopeRequired
 
-    expected = schema.scope_value(scope)
-    if expected is not None and getattr(entity, schema.scope_field) != expected:
+    restriction = schema.scope_filter(scope)
+    if restriction is not None and getattr(entity, restriction[0]) != restriction[1]:
         raise TenantScopeRequired(f"{schema.entity} {entity.id} is outside {scope}")

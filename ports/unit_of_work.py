@@ -12,12 +12,29 @@ from types import TracebackType
 from typing import Self
 
 from domain.shared.scope import TenantScope
+from ports.reliability import (
+    ActionRepository,
+    DecisionRepository,
+    EventRepository,
+    IncidentRepository,
+    KillSwitchRepository,
+    VendorRepository,
+    WorkflowRepository,
+)
 from ports.tenancy import TenantRepository
 
 
 class UnitOfWork(ABC):
     tenants: TenantRepository
     """Tenants; from a tenant's unit of work, that tenant only."""
+    workflows: WorkflowRepository
+    vendors: VendorRepository
+    """Global: the same vendors from every scope."""
+    events: EventRepository
+    incidents: IncidentRepository
+    decisions: DecisionRepository
+    actions: ActionRepository
+    kill_switches: KillSwitchRepository
 
     def __init__(self, scope: TenantScope) -> None:
         self.scope = scope

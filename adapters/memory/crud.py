@@ -51,16 +51,18 @@ class MemoryCrud(Generic[E, F]):
     def _visible(self, row: Entity | None) -> E | None:
         if row is None:
             return None
-        expected = self._schema.scope_value(self._scope)
-        if expected is not None and getattr(row, self._schema.scope_field) != expected:
+        restriction = self._schema.scope_filter(self._scope)
+        if restriction is not None and getattr(row, restriction[0]) != restriction[1]:
             return None
         return copy.deepcopy(row)  # type: ignore[return-value]
 
     def _rows(self) -> list[E]:
-        expected = self._schema.scope_value(self._scope)
-        field = self._schema.scope_field
-        return [row for row in self._live().scan(self._table)  # type: ignore[misc]
-                if expected is None or getattr(row, field) == expected]
+        restriction = self._schema.scope_filter(self._scope)
+        rows: list[E] = list(self._live().scan(self._table))  # type: ignore[arg-type]
+        if restriction is None:
+            return rows
+        field, tenant = restriction
+        return [row for row in rows if getattr(row, field) == tenant]
 
     def _checked(self, entity: E) -> E:
         if not isinstance(entity, self._schema.model):

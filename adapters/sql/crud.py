@@ -121,10 +121,10 @@ class SqlCrud(Generic[E, F]):
     def _scoped(self, statement: Any) -> Any:
         """Every statement carries the tenant filter: it drives the indexes and it is the only
         wall on SQLite (PostgreSQL's row-level security is the second one)."""
-        value = self._schema.scope_value(self._scope)
-        if value is None:
+        restriction = self._schema.scope_filter(self._scope)
+        if restriction is None:
             return statement
-        return statement.where(self._table.c[self._schema.scope_field] == value)
+        return statement.where(self._table.c[restriction[0]] == restriction[1])
 
     def _select(self) -> sa.Select[Any]:
         return self._scoped(sa.select(self._table))  # type: ignore[no-any-return]
@@ -174,8 +174,9 @@ class SqlCrud(Generic[E, F]):
 
     def get_by_id(self, entity_id: uuid.UUID) -> E | None:
         key = parse_id(entity_id)
-        scope = self._schema.scope_value(self._scope)
-        statement = _by_id_statement(self._table, None if scope is None else self._schema.scope_field)
+        restriction = self._schema.scope_filter(self._scope)
+        field, scope = restriction if restriction is not None else (None, None)
+        statement = _by_id_statement(self._table, field)
         with translated(self._schema.entity):
             row = self._connection.execute(statement, {"id": key, "scope": scope}).first()
         return None if row is None else self._from_row(row)

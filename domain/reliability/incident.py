@@ -1,0 +1,73 @@
+"""An incident groups the failure events that share a signature while it is open.
+
+    NEW -> ANALYZING -> ACTIONED -> RESOLVED
+     |        |            |
+     +--------+------------+-> IGNORED      (and NEW / ANALYZING -> RESOLVED)
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from domain.shared.entity import TenantOwned
+from domain.shared.lifecycle import TransitionTable
+from domain.shared.time import UtcDatetime
+
+
+class IncidentStatus(StrEnum):
+    NEW = "NEW"
+    ANALYZING = "ANALYZING"
+    ACTIONED = "ACTIONED"
+    RESOLVED = "RESOLVED"
+    IGNORED = "IGNORED"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+OPEN_STATUSES = frozenset({IncidentStatus.NEW, IncidentStatus.ANALYZING, IncidentStatus.ACTIONED})
+
+INCIDENT_LIFECYCLE = TransitionTable[IncidentStatus]("incident", {
+    IncidentStatus.NEW: frozenset({IncidentStatus.ANALYZING, IncidentStatus.RESOLVED, IncidentStatus.IGNORED}),
+    IncidentStatus.ANALYZING: frozenset({IncidentStatus.ACTIONED, IncidentStatus.RESOLVED, IncidentStatus.IGNORED}),
+    IncidentStatus.ACTIONED: frozenset({IncidentStatus.RESOLVED, IncidentStatus.IGNORED, IncidentStatus.ANALYZING}),
+    IncidentStatus.RESOLVED: frozenset(),
+    IncidentStatus.IGNORED: frozenset(),
+})
+
+
+class Incident(TenantOwned):
+    workflow_id: uuid.UUID
+    signature: str = Field(min_length=1, max_length=128)
+    title: str = Field(min_length=1, max_length=500)
+    status: IncidentStatus = IncidentStatus.NEW
+    severity: Severity = Severity.MEDIUM
+    event_count: int = Field(default=1, ge=1)
+    first_seen_at: UtcDatetime
+    last_seen_at: UtcDatetime
+    correlation_id: str | None = Field(default=None, max_length=255)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def record_event(self, at: datetime) -> Incident:
+        """One more event of this failure (events may arrive out of order)."""
+        return self.evolve(
+            event_count=self.event_count + 1,
+            first_seen_at=min(self.first_seen_at, at),
+            last_seen_at=max(self.last_seen_at, at),
+            updated_at=max(self.updated_at, at),
+        )
+
+    def move_to(self, status: IncidentStatus, at: datetime) -> Incident:
+        INCIDENT_LIFECYCLE.check(self.status, status)
+        return self.evolve(status=status, updated_at=at)
