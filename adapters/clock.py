@@ -32,3 +32,21 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = ensure_utc(moment)
+
+
+class OffsetClock:
+    """The system's time plus an offset that `advance` grows: time flows, and a demo can still
+    skip a cool-down without waiting for it."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._offset += delta
+        return self.now()

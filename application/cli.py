@@ -6,7 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from dependency_injector import providers
+
 from adapters.bigquery.client import check_bigquery
+from adapters.clock import OffsetClock
 from adapters.redis.client import check_redis
 from adapters.sql import migrate
 from adapters.sql.health import check_database
@@ -82,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(render_table(["backend", "target", "status", "detail"], rows))
                 configured = [r for r in results if "not configured" not in r.detail]
                 return 0 if all(r.reachable for r in configured) else 1
+            # Time flows as usual, but the demo may skip ahead (past a breaker's cool-down).
+            container.clock.override(providers.Object(OffsetClock()))
             backend = settings.default_backend
             report.heading(f"Portside demo on {backend}: {_safe(settings.database_url)}")
             init_schema(settings, report)

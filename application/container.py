@@ -13,11 +13,15 @@ from dependency_injector import containers, providers
 
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.clock import ManualClock, SystemClock
+from adapters.memory.rate_limit import MemoryRateCounter
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
 from adapters.redis.client import RedisSettings, create_redis_client
+from adapters.redis.rate_limit import RedisRateCounter
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
+from adapters.sql.rate_limit import SqlRateCounter
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
 from application.tenancy import use_cases as tenancy
 
@@ -83,10 +87,21 @@ class Container(containers.DeclarativeContainer):
     bigquery_settings = providers.Singleton(_bigquery_settings, settings)
     bigquery_client = providers.Singleton(create_bigquery_client, bigquery_settings)
 
+    # One factory per backend: contexts on the same backend share its transactions.
+    memory_unit_of_work = providers.Singleton(MemoryUnitOfWorkFactory, memory_database)
+    sql_unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, sql_database)
+
     tenancy_unit_of_work = providers.Selector(
-        providers.Callable(_backend, settings, "tenancy"),
-        memory=providers.Singleton(MemoryUnitOfWorkFactory, memory_database),
-        sql=providers.Singleton(SqlUnitOfWorkFactory, sql_database),
+        providers.Callable(_backend, settings, "tenancy"), memory=memory_unit_of_work, sql=sql_unit_of_work
+    )
+    reliability_unit_of_work = providers.Selector(
+        providers.Callable(_backend, settings, "reliability"), memory=memory_unit_of_work, sql=sql_unit_of_work
+    )
+    rate_counter = providers.Selector(
+        providers.Callable(lambda settings: settings.rate_counter_backend, settings),
+        memory=providers.Singleton(MemoryRateCounter),
+        sql=providers.Singleton(SqlRateCounter, sql_database),
+        redis=providers.Singleton(RedisRateCounter, redis_client),
     )
 
     create_tenant = providers.Factory(tenancy.CreateTenant, tenancy_unit_of_work, clock)
@@ -95,6 +110,22 @@ class Container(containers.DeclarativeContainer):
     update_tenant = providers.Factory(tenancy.UpdateTenant, tenancy_unit_of_work, clock)
     delete_tenant = providers.Factory(tenancy.DeleteTenant, tenancy_unit_of_work)
     list_tenants = providers.Factory(tenancy.ListTenants, tenancy_unit_of_work)
+
+    register_workflow = providers.Factory(workflows.RegisterWorkflow, reliability_unit_of_work, clock)
+    set_workflow_active = providers.Factory(workflows.SetWorkflowActive, reliability_unit_of_work, clock)
+    register_vendor = providers.Factory(workflows.RegisterVendor, reliability_unit_of_work, clock)
+    ingest_event = providers.Factory(ingestion.IngestEvent, reliability_unit_of_work, clock)
+    ingest_events = providers.Factory(ingestion.IngestEvents, reliability_unit_of_work, clock)
+    record_decision = providers.Factory(incidents.RecordDecision, reliability_unit_of_work, clock)
+    move_incident = providers.Factory(incidents.MoveIncident, reliability_unit_of_work, clock)
+    propose_action = providers.Factory(incidents.ProposeAction, reliability_unit_of_work, clock)
+    start_action = providers.Factory(incidents.StartAction, reliability_unit_of_work, clock)
+    finish_action = providers.Factory(incidents.FinishAction, reliability_unit_of_work, clock)
+    list_incidents = providers.Factory(incidents.ListIncidents, reliability_unit_of_work)
+    record_vendor_call = providers.Factory(vendors.RecordVendorCall, reliability_unit_of_work, clock)
+    admit_vendor_call = providers.Factory(vendors.AdmitVendorCall, reliability_unit_of_work, clock, rate_counter)
+    activate_kill_switch = providers.Factory(kill_switches.ActivateKillSwitch, reliability_unit_of_work, clock)
+    release_kill_switch = providers.Factory(kill_switches.ReleaseKillSwitch, reliability_unit_of_work, clock)
 
 
 __all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]

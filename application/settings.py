@@ -32,6 +32,8 @@ class Settings(BaseSettings):
 
     tenancy_backend: Backend | None = None
     """Overrides the backend of the tenancy context; by default it follows `database_url`."""
+    reliability_backend: Backend | None = None
+    """Overrides the backend of the reliability context; by default it follows `database_url`."""
 
     redis_url: str | None = None
     redis_socket_timeout: float = Field(default=2.0, gt=0)
@@ -45,6 +47,11 @@ class Settings(BaseSettings):
     """An emulator endpoint such as `http://127.0.0.1:9050`; anonymous credentials are used then."""
     bigquery_location: str = "US"
     bigquery_maximum_bytes_billed: int = Field(default=10 * 1024**3, gt=0)
+
+    @property
+    def rate_counter_backend(self) -> str:
+        """Vendor call counts live in Redis when it is configured, else beside the reliability data."""
+        return "redis" if self.redis_url else self.backend_for("reliability")
 
     @property
     def default_backend(self) -> Backend:

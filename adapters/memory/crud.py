@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 from adapters.memory import querying
 from adapters.memory.store import MemoryTransaction, TableRules
 from domain.shared.entity import Entity
-from domain.shared.errors import ConcurrencyConflict, Conflict, NotFound, UnitOfWorkInactive
+from domain.shared.errors import ConcurrencyConflict, NotFound, UnitOfWorkInactive
 from domain.shared.filters import FilterSet
 from domain.shared.ids import parse_id
 from domain.shared.pagination import CursorPage, CursorPageRequest, OffsetPageRequest, Page
@@ -49,9 +49,11 @@ class MemoryCrud(Generic[E, F]):
         return self._tx
 
     def _visible(self, row: Entity | None) -> E | None:
+        # The scope is checked before the row: a tenant-scoped repository used from system scope
+        # raises even for a missing id, as the SQL adapter does.
+        restriction = self._schema.scope_filter(self._scope)
         if row is None:
             return None
-        restriction = self._schema.scope_filter(self._scope)
         if restriction is not None and getattr(row, restriction[0]) != restriction[1]:
             return None
         return copy.deepcopy(row)  # type: ignore[return-value]
@@ -79,13 +81,7 @@ class MemoryCrud(Generic[E, F]):
 
     def bulk_create(self, entities: Sequence[E]) -> list[E]:
         rows = [self._checked(entity) for entity in entities]
-        tx = self._live()
-        seen: set[uuid.UUID] = set()
-        for row in rows:
-            if row.id in seen or tx.get(self._table, row.id) is not None:
-                raise Conflict(self._schema.entity, f"id {row.id} is already taken")
-            seen.add(row.id)
-        tx.put_many(self._table, list(rows))
+        self._live().insert(self._table, list(rows))
         return list(rows)
 
     def get_by_id(self, entity_id: uuid.UUID) -> E | None:

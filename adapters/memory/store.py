@@ -4,27 +4,52 @@ Reads see the committed state through the transaction's own writes. Commit valid
 store's lock, that every row the transaction changed still has the version it started from and
 that no unique key was taken meanwhile, then applies all writes at once. Savepoints are copies
 of the overlay, which stays small.
+
+Inserts claim their id and unique keys until the transaction ends. An insert meeting another live
+transaction's claim waits for that transaction to end and then checks again, which is what a
+unique index makes PostgreSQL do: so two units of work inserting one key resolve the same way on
+both (the second sees the first's committed row), and an idempotent insert returns the stored row
+instead of failing at commit.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.shared.entity import Entity
-from domain.shared.errors import ConcurrencyConflict, Conflict
+from domain.shared.errors import ConcurrencyConflict, Conflict, StorageUnavailable
 
 _DELETED: Any = object()
+
+LOCK_TIMEOUT_SECONDS = 30.0
+"""How long an insert waits for another transaction's claim on its key (SQLite's busy timeout)."""
+
+KeyValue = tuple[str, tuple[Any, ...]]
+"""A unique key's name and the values it holds; the name `id` is the primary key."""
+
+_Claim = tuple[str, str, tuple[Any, ...]]
+"""(table, key name, values) claimed by a live transaction's insert."""
 
 
 @dataclass(frozen=True, slots=True)
 class TableRules:
     entity: str
     unique_keys: Mapping[str, tuple[str, ...]]
+    partial: Mapping[str, Callable[[Entity], bool]] = field(default_factory=dict)
+    """Keys that bind only the rows a predicate accepts, by key name: a partial unique index."""
+
+    def keys_of(self, row: Entity) -> Iterator[KeyValue]:
+        """The unique keys `row` holds (a partial key only when its predicate accepts the row)."""
+        for name, attrs in self.unique_keys.items():
+            applies = self.partial.get(name)
+            if applies is None or applies(row):
+                yield name, _key(row, attrs)
 
 
 class MemoryDatabase:
@@ -34,6 +59,11 @@ class MemoryDatabase:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[uuid.UUID, Entity]] = {}
         self.rules: dict[str, TableRules] = {}
+        self.ended = threading.Condition(self.lock)
+        """Notified whenever a transaction gives up its claims."""
+        self.claims: dict[_Claim, MemoryTransaction] = {}
+        self.waiting: dict[int, MemoryTransaction] = {}
+        """Who waits for whom (by the waiter's id), to refuse a wait that would deadlock."""
 
     def register(self, table: str, rules: TableRules) -> None:
         with self.lock:
@@ -64,6 +94,7 @@ class MemoryTransaction:
     database: MemoryDatabase
     writes: Overlay = field(default_factory=dict)
     closed: bool = False
+    claimed: list[_Claim] = field(default_factory=list)
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, table: str, key: uuid.UUID) -> Entity | None:
@@ -96,6 +127,32 @@ class MemoryTransaction:
         for row in rows:
             self._record(table, row.id, copy.deepcopy(row))
 
+    def insert(self, table: str, rows: list[Entity], *, skip_taken: bool = False) -> list[Entity]:
+        """Insert new rows, all or none: a taken id or unique key raises `Conflict`; with `skip_taken`
+        such rows are left out instead (ON CONFLICT DO NOTHING). Returns the rows written.
+
+        A key another live transaction has claimed is waited for first (see the module docstring).
+        """
+        rules = self.database.rules[table]
+        with self.database.lock:
+            self._wait_for_claims(table, rows, rules)
+            visible = list(self.scan(table))
+            taken = {claim for row in visible for claim in _claims_of(rules, row)}
+            accepted: list[Entity] = []
+            for row in rows:
+                claims = list(_claims_of(rules, row))
+                clash = next((claim for claim in claims if claim in taken), None)
+                if clash is not None:
+                    if skip_taken:
+                        continue
+                    raise _taken(rules, clash)
+                taken.update(claims)
+                accepted.append(row)
+            for row in accepted:
+                self._claim(table, _claims_of(rules, row))
+                self._record(table, row.id, copy.deepcopy(row))
+        return accepted
+
     def delete(self, table: str, key: uuid.UUID) -> None:
         self._record(table, key, None)
 
@@ -113,15 +170,65 @@ class MemoryTransaction:
         if not rules.unique_keys:
             return
         replaced = {row.id for row in rows}
-        others = [other for other in visible if other.id not in replaced]
-        for name, attrs in rules.unique_keys.items():
-            taken = {_key(other, attrs) for other in others}
-            for row in rows:
-                value = _key(row, attrs)
-                if value in taken:
-                    shown = value[0] if len(value) == 1 else value
-                    raise Conflict(rules.entity, f"{name} {shown!r} is already taken")
-                taken.add(value)
+        taken = {key for other in visible if other.id not in replaced for key in rules.keys_of(other)}
+        for row in rows:
+            for key in rules.keys_of(row):
+                if key in taken:
+                    raise _taken(rules, key)
+                taken.add(key)
+
+    # -- claims -------------------------------------------------------------------------------
+    def _wait_for_claims(self, table: str, rows: list[Entity], rules: TableRules) -> None:
+        """Called with the database lock held; returns with it held and no foreign claim on `rows`."""
+        database = self.database
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            owners = (database.claims.get((table, *claim)) for row in rows for claim in _claims_of(rules, row))
+            blocker = next((owner for owner in owners if owner is not None and owner is not self), None)
+            if blocker is None:
+                return
+            if self._waits_for_me(blocker):
+                raise StorageUnavailable(f"{rules.entity}: deadlock between two inserting transactions")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StorageUnavailable(f"{rules.entity}: timed out waiting for another transaction's insert")
+            database.waiting[id(self)] = blocker
+            try:
+                database.ended.wait(remaining)
+            finally:
+                database.waiting.pop(id(self), None)
+
+    def _waits_for_me(self, blocker: MemoryTransaction) -> bool:
+        """Whether `blocker` waits, directly or through others, for this transaction."""
+        current: MemoryTransaction | None = blocker
+        for _ in range(len(self.database.waiting) + 1):
+            if current is None:
+                return False
+            if current is self:
+                return True
+            current = self.database.waiting.get(id(current))
+        return False
+
+    def _claim(self, table: str, claims: Iterable[KeyValue]) -> None:
+        for name, value in claims:
+            claim = (table, name, value)
+            self.database.claims[claim] = self
+            self.claimed.append(claim)
+
+    def _release_claims(self, keep: Overlay | None = None) -> None:
+        """Give up every claim, except those of rows still inserted in `keep`."""
+        database = self.database
+        with database.lock:
+            for claim in self.claimed:
+                if database.claims.get(claim) is self:
+                    del database.claims[claim]
+            self.claimed = []
+            for table, pending in (keep or {}).items():
+                rules = database.rules[table]
+                for write in pending.values():
+                    if write.row is not None and write.base_version is None:
+                        self._claim(table, _claims_of(rules, write.row))
+            database.ended.notify_all()
 
     # -- savepoints ---------------------------------------------------------------------------
     def savepoint(self) -> Overlay:
@@ -130,6 +237,7 @@ class MemoryTransaction:
 
     def rollback_to(self, snapshot: Overlay) -> None:
         self.writes = snapshot
+        self._release_claims(keep=snapshot)
 
     # -- commit -------------------------------------------------------------------------------
     def commit(self) -> None:
@@ -155,11 +263,27 @@ class MemoryTransaction:
                         committed.pop(key, None)
                     else:
                         committed[key] = write.row
-        self.writes = {}
+            self.writes = {}
+            self._release_claims()
 
     def rollback(self) -> None:
         self.writes = {}
+        if self.claimed:
+            self._release_claims()
 
 
 def _key(row: Entity, attrs: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(getattr(row, attr) for attr in attrs)
+
+
+def _taken(rules: TableRules, key: KeyValue) -> Conflict:
+    name, value = key
+    if name == "id":
+        return Conflict(rules.entity, f"id {value[0]} is already taken")
+    shown = value[0] if len(value) == 1 else value
+    return Conflict(rules.entity, f"{name} {shown!r} is already taken")
+
+
+def _claims_of(rules: TableRules, row: Entity) -> Iterator[KeyValue]:
+    yield "id", (row.id,)
+    yield from rules.keys_of(row)

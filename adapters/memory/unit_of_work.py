@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.memory import reliability
 from adapters.memory.crud import table_rules
 from adapters.memory.store import MemoryDatabase, MemoryTransaction, Overlay
 from adapters.memory.tenancy import TABLE as TENANTS_TABLE
@@ -16,6 +17,8 @@ def create_memory_database() -> MemoryDatabase:
     """A memory database with every table of every context registered."""
     database = MemoryDatabase()
     database.register(TENANTS_TABLE, table_rules(TENANT_SCHEMA))
+    for table, rules in reliability.TABLES.items():
+        database.register(table, rules)
     return database
 
 
@@ -50,10 +53,25 @@ class MemoryUnitOfWork(TransactionalUnitOfWork[MemoryTransaction, Overlay]):
         transaction.rollback_to(savepoint)
 
     def _bind(self, transaction: MemoryTransaction) -> None:
-        self.tenants = MemoryTenantRepository(transaction, self.scope)
+        scope = self.scope
+        self.tenants = MemoryTenantRepository(transaction, scope)
+        self.workflows = reliability.MemoryWorkflowRepository(transaction, scope)
+        self.vendors = reliability.MemoryVendorRepository(transaction, scope)
+        self.events = reliability.MemoryEventRepository(transaction, scope)
+        self.incidents = reliability.MemoryIncidentRepository(transaction, scope)
+        self.decisions = reliability.MemoryDecisionRepository(transaction, scope)
+        self.actions = reliability.MemoryActionRepository(transaction, scope)
+        self.kill_switches = reliability.MemoryKillSwitchRepository(transaction, scope)
 
     def _unbind(self) -> None:
         self.tenants = INACTIVE
+        self.workflows = INACTIVE
+        self.vendors = INACTIVE
+        self.events = INACTIVE
+        self.incidents = INACTIVE
+        self.decisions = INACTIVE
+        self.actions = INACTIVE
+        self.kill_switches = INACTIVE
 
 
 class MemoryUnitOfWorkFactory(UnitOfWorkFactory):

@@ -91,3 +91,42 @@ def _postgres_insert(connection: sa.Connection, table: sa.Table, rows: Sequence[
                 raise exc.DBAPIError.instance(sql, None, error, psycopg2.Error) from error
             inserted += cursor.rowcount
     return inserted
+
+
+def insert_returning(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: str
+) -> list[Any]:
+    """Insert `rows`, skipping any whose id or unique keys are taken, and return column `returning`
+    of the rows inserted (as the driver returns it: text for UUIDs on PostgreSQL). One statement per
+    batch; the caller knows which rows were skipped from what comes back."""
+    if connection.dialect.name == "postgresql":
+        return _postgres_insert_returning(connection, table, rows, returning)
+    from sqlalchemy.dialects import sqlite
+
+    statement = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[returning])
+    return list(connection.execute(statement, list(rows)).scalars())
+
+
+def _postgres_insert_returning(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: str
+) -> list[Any]:
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    converters = _converters(table)
+    names = ", ".join(f'"{name}"' for name, _ in converters)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s ON CONFLICT DO NOTHING RETURNING "{table.c[returning].name}"'
+    found: list[Any] = []
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start: start + BATCH_SIZE]
+            values = [tuple(convert(row[name]) for name, convert in converters) for row in batch]
+            try:
+                # fetch=True gathers what RETURNING sends back; page_size keeps the batch one statement.
+                returned = execute_values(cursor, sql, values, page_size=len(values), fetch=True)
+            except psycopg2.Error as error:
+                raise exc.DBAPIError.instance(sql, None, error, psycopg2.Error) from error
+            found.extend(row[0] for row in returned)
+    return found

@@ -30,7 +30,7 @@ def tenant_isolation_ddl(table: str, column: str = "tenant_id", *, system_visibl
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY {table}_tenant_isolation ON {table} USING {condition} WITH CHECK {condition}",
+        f"CREATE POLICY {table}_tenant_isolation ON {table} USING ({condition}) WITH CHECK ({condition})",
     ]
 
 

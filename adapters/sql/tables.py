@@ -1,5 +1,17 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
+from adapters.sql.rate_limit import rate_limit_counters
+from adapters.sql.reliability import actions, decisions, events, incidents, kill_switches, vendors, workflows
 from adapters.sql.tenancy import tenants
 
-__all__ = ["tenants"]
+__all__ = [
+    "actions",
+    "decisions",
+    "events",
+    "incidents",
+    "kill_switches",
+    "rate_limit_counters",
+    "tenants",
+    "vendors",
+    "workflows",
+]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from adapters.sql import reliability
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translated
 from adapters.sql.row_level_security import bind_scope
@@ -70,10 +71,25 @@ class SqlUnitOfWork(TransactionalUnitOfWork[SqlTransaction, sa.NestedTransaction
             savepoint.rollback()
 
     def _bind(self, transaction: SqlTransaction) -> None:
-        self.tenants = SqlTenantRepository(transaction.connection, self.scope)
+        connection, scope = transaction.connection, self.scope
+        self.tenants = SqlTenantRepository(connection, scope)
+        self.workflows = reliability.SqlWorkflowRepository(connection, scope)
+        self.vendors = reliability.SqlVendorRepository(connection, scope)
+        self.events = reliability.SqlEventRepository(connection, scope)
+        self.incidents = reliability.SqlIncidentRepository(connection, scope)
+        self.decisions = reliability.SqlDecisionRepository(connection, scope)
+        self.actions = reliability.SqlActionRepository(connection, scope)
+        self.kill_switches = reliability.SqlKillSwitchRepository(connection, scope)
 
     def _unbind(self) -> None:
         self.tenants = INACTIVE
+        self.workflows = INACTIVE
+        self.vendors = INACTIVE
+        self.events = INACTIVE
+        self.incidents = INACTIVE
+        self.decisions = INACTIVE
+        self.actions = INACTIVE
+        self.kill_switches = INACTIVE
 
 
 class SqlUnitOfWorkFactory(UnitOfWorkFactory):

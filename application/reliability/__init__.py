@@ -1,0 +1,1 @@
+"""Reliability use cases (spec 001)."""

@@ -1,0 +1,131 @@
+"""Event ingestion: idempotent, stopped by kill switches, grouped into incidents atomically.
+
+One unit of work holds the event and the incident change: a failure anywhere leaves neither.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from application.reliability.commands import IncomingEvent
+from application.reliability.retry import retrying
+from domain.reliability.errors import KillSwitchEngaged
+from domain.reliability.event import Event
+from domain.reliability.incident import Incident
+from domain.shared.errors import NotFound, ValidationError
+from ports.clock import Clock
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    event: Event
+    created: bool
+    """False: the idempotency key was known, the first event is returned and nothing changed."""
+    incident: Incident | None
+    """The incident the event opened or joined (failure events only)."""
+
+
+def _title(event: Event) -> str:
+    error = event.payload.get("error")
+    message = error.get("message") if isinstance(error, dict) else error
+    detail = f": {message}" if message else ""
+    return f"{event.event_type}{detail}"[:500]
+
+
+def _check_workflow(uow: UnitOfWork, workflow_id: uuid.UUID) -> None:
+    workflow = uow.workflows.get_by_id(workflow_id)
+    if workflow is None:
+        raise NotFound("Workflow", workflow_id)
+    if not workflow.is_active:
+        raise ValidationError("workflow_id", f"workflow {workflow_id} is inactive")
+    switches = uow.kill_switches.get_active_for(workflow_id)
+    if switches:
+        raise KillSwitchEngaged(workflow_id, switches[0].id, switches[0].reason)
+
+
+def _group_into_incident(uow: UnitOfWork, failures: Sequence[Event], severity: str) -> Incident:
+    """Record `failures` (all of one signature) on the open incident, or open one."""
+    first, *rest = failures
+    incident = uow.incidents.get_open_by_signature(first.signature)
+    if incident is None:
+        incident = uow.incidents.create_from_event(first, title=_title(first), severity=severity)
+        pending = rest
+    else:
+        pending = list(failures)
+    if pending:
+        for event in pending:
+            incident = incident.record_event(event.occurred_at)
+        incident = uow.incidents.update(incident)
+    return incident
+
+
+class IngestEvent:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def __call__(self, command: IncomingEvent) -> Ingested:
+        return retrying(lambda: self._once(command))
+
+    def _once(self, command: IncomingEvent) -> Ingested:
+        at = self._clock.now()
+        event = _to_event(command, at)
+        with self._uow.for_tenant(command.tenant_id) as uow:
+            known = uow.events.get_by_idempotency_key(command.idempotency_key)
+            if known is not None:
+                return Ingested(known, False, None)
+            _check_workflow(uow, command.workflow_id)
+            stored, created = uow.events.append(event)
+            if not created:  # a concurrent ingest of the same key won
+                return Ingested(stored, False, None)
+            incident = _group_into_incident(uow, [stored], command.severity) if stored.is_failure else None
+            return Ingested(stored, True, incident)
+
+
+def _to_event(command: IncomingEvent, at: datetime) -> Event:
+    return Event.new(
+        tenant_id=command.tenant_id, workflow_id=command.workflow_id, event_type=command.event_type,
+        payload=command.payload, idempotency_key=command.idempotency_key, correlation_id=command.correlation_id,
+        occurred_at=command.occurred_at or at, created_at=at, updated_at=at,
+    )
+
+
+class IngestEvents:
+    """A batch of one tenant's events in one unit of work: one insert statement per batch, one
+    incident read and write per distinct failure signature, not per event."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def __call__(self, commands: Sequence[IncomingEvent]) -> list[Ingested]:
+        if not commands:
+            return []
+        tenant_id = commands[0].tenant_id
+        if any(command.tenant_id != tenant_id for command in commands):
+            raise ValidationError("tenant_id", "a batch holds the events of one tenant")
+        return retrying(lambda: self._once(commands, tenant_id))
+
+    def _once(self, commands: Sequence[IncomingEvent], tenant_id: uuid.UUID) -> list[Ingested]:
+        at = self._clock.now()
+        events = [_to_event(command, at) for command in commands]
+        with self._uow.for_tenant(tenant_id) as uow:
+            for workflow_id in {event.workflow_id for event in events}:
+                _check_workflow(uow, workflow_id)
+            stored = uow.events.append_many(events)
+            by_signature: dict[str, list[Event]] = defaultdict(list)
+            severity: dict[str, str] = {}
+            for command, (event, created) in zip(commands, stored, strict=True):
+                if created and event.is_failure:
+                    by_signature[event.signature].append(event)
+                    severity.setdefault(event.signature, command.severity)
+            incidents = {signature: _group_into_incident(uow, failures, severity[signature])
+                         for signature, failures in by_signature.items()}
+            return [Ingested(event, created, incidents.get(event.signature) if created else None)
+                    for event, created in stored]
+

@@ -1,0 +1,48 @@
+"""The reliability contract on memory, SQLite and PostgreSQL (the `uow_factory` fixture's parameter),
+and what only PostgreSQL can show: a batch of appends is one statement per batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg2.extras
+import pytest
+import sqlalchemy as sa
+
+from adapters.sql.bulk import BATCH_SIZE
+from adapters.sql.database import SqlDatabase
+from application.testing.contracts.reliability import ReliabilityContract, new_event, seed_world
+from ports.unit_of_work import UnitOfWorkFactory
+
+
+class TestReliability(ReliabilityContract):
+    pass
+
+
+@pytest.mark.postgres
+def test_append_many_sends_one_insert_per_batch(postgres_uow: UnitOfWorkFactory, postgres_database: SqlDatabase,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    world = seed_world(postgres_uow)
+    inserts: list[str] = []
+    original = psycopg2.extras.execute_values
+
+    def counting(cursor: Any, sql: str, values: Any, *args: Any, **kwargs: Any) -> Any:
+        inserts.append(sql)
+        return original(cursor, sql, values, *args, **kwargs)
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    monkeypatch.setattr(psycopg2.extras, "execute_values", counting)
+    sa.event.listen(postgres_database.engine, "before_cursor_execute", record)
+    try:
+        events = [new_event(world.acme, world.checkout.id, f"key-{i}") for i in range(2 * BATCH_SIZE + 1)]
+        with postgres_uow.for_tenant(world.acme) as uow:
+            results = uow.events.append_many(events)
+    finally:
+        sa.event.remove(postgres_database.engine, "before_cursor_execute", record)
+    assert all(new for _, new in results)
+    assert len(inserts) == 3 and all("RETURNING" in sql for sql in inserts)
+    assert not [s for s in statements if s.lstrip().upper().startswith("INSERT")]  # no row went another way
