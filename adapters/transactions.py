@@ -16,7 +16,7 @@ from typing import Any, Generic, NoReturn, Self, TypeVar
 
 from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive
 from domain.shared.scope import TenantScope
-from ports.unit_of_work import UnitOfWork
+from ports.unit_of_work import REPOSITORY_ATTRIBUTES, UnitOfWork
 
 TxT = TypeVar("TxT")
 SavepointT = TypeVar("SavepointT")
@@ -88,9 +88,10 @@ class TransactionalUnitOfWork(UnitOfWork, Generic[TxT, SavepointT]):
     def _bind(self, transaction: TxT) -> None:
         """Attach this backend's repositories to the transaction."""
 
-    @abstractmethod
     def _unbind(self) -> None:
         """Replace the repositories by `INACTIVE`."""
+        for name in REPOSITORY_ATTRIBUTES:
+            setattr(self, name, INACTIVE)
 
     # -- the shared protocol ----------------------------------------------------------------
     def __enter__(self) -> Self:

@@ -23,6 +23,11 @@ from ports.reliability import (
 )
 from ports.tenancy import TenantRepository
 
+REPOSITORY_ATTRIBUTES = (
+    "tenants", "workflows", "vendors", "events", "incidents", "decisions", "actions", "kill_switches",
+)
+"""Every repository a unit of work carries, in the order they are declared below."""
+
 
 class UnitOfWork(ABC):
     tenants: TenantRepository

@@ -7,7 +7,7 @@ from adapters.memory.crud import table_rules
 from adapters.memory.store import MemoryDatabase, MemoryTransaction, Overlay
 from adapters.memory.tenancy import TABLE as TENANTS_TABLE
 from adapters.memory.tenancy import MemoryTenantRepository
-from adapters.transactions import INACTIVE, TransactionalUnitOfWork
+from adapters.transactions import TransactionalUnitOfWork
 from domain.shared.scope import TenantScope
 from ports.tenancy import TENANT_SCHEMA
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -62,16 +62,6 @@ class MemoryUnitOfWork(TransactionalUnitOfWork[MemoryTransaction, Overlay]):
         self.decisions = reliability.MemoryDecisionRepository(transaction, scope)
         self.actions = reliability.MemoryActionRepository(transaction, scope)
         self.kill_switches = reliability.MemoryKillSwitchRepository(transaction, scope)
-
-    def _unbind(self) -> None:
-        self.tenants = INACTIVE
-        self.workflows = INACTIVE
-        self.vendors = INACTIVE
-        self.events = INACTIVE
-        self.incidents = INACTIVE
-        self.decisions = INACTIVE
-        self.actions = INACTIVE
-        self.kill_switches = INACTIVE
 
 
 class MemoryUnitOfWorkFactory(UnitOfWorkFactory):

@@ -11,7 +11,7 @@ from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translated
 from adapters.sql.row_level_security import bind_scope
 from adapters.sql.tenancy import SqlTenantRepository
-from adapters.transactions import INACTIVE, TransactionalUnitOfWork
+from adapters.transactions import TransactionalUnitOfWork
 from domain.shared.scope import TenantScope
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -80,16 +80,6 @@ class SqlUnitOfWork(TransactionalUnitOfWork[SqlTransaction, sa.NestedTransaction
         self.decisions = reliability.SqlDecisionRepository(connection, scope)
         self.actions = reliability.SqlActionRepository(connection, scope)
         self.kill_switches = reliability.SqlKillSwitchRepository(connection, scope)
-
-    def _unbind(self) -> None:
-        self.tenants = INACTIVE
-        self.workflows = INACTIVE
-        self.vendors = INACTIVE
-        self.events = INACTIVE
-        self.incidents = INACTIVE
-        self.decisions = INACTIVE
-        self.actions = INACTIVE
-        self.kill_switches = INACTIVE
 
 
 class SqlUnitOfWorkFactory(UnitOfWorkFactory):
