@@ -3,7 +3,7 @@ suites. A server that cannot start is an error, never a skip."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,6 +103,23 @@ def uow_factory(backend: str, request: pytest.FixtureRequest) -> Iterator[UnitOf
     _empty(cleaner)
     yield SqlUnitOfWorkFactory(database)
     _empty(cleaner)
+
+
+@pytest.fixture
+def uow_factory_for_cleanup(request: pytest.FixtureRequest) -> Iterator[Callable[[str], None]]:
+    """Empties the database of a backend now and again after the test: for tests that build their
+    own container on the session databases."""
+    cleaned: list[sa.Engine] = []
+
+    def clean(backend: str) -> None:
+        database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
+        engine = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else database.engine
+        _empty(engine)
+        cleaned.append(engine)
+
+    yield clean
+    for engine in cleaned:
+        _empty(engine)
 
 
 @pytest.fixture

@@ -63,21 +63,27 @@ def _postgres_dialect() -> sa.Dialect:
 def insert_ignoring_conflicts(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
     """Insert `rows`, skipping any whose unique keys are taken; return how many were inserted."""
     if connection.dialect.name == "postgresql":
-        return _postgres_insert(connection, table, rows)
+        return _postgres_insert(connection, table, rows)[0]
     from sqlalchemy.dialects import sqlite
 
     statement = sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
     return len(connection.execute(statement, list(rows)).all())
 
 
-def _postgres_insert(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
+def _postgres_insert(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: str | None = None
+) -> tuple[int, list[Any]]:
+    """`(rows inserted, values of the column `returning` of those rows)`: one statement per batch."""
     import psycopg2
     from psycopg2.extras import execute_values
 
     converters = _converters(table)
     names = ", ".join(f'"{name}"' for name, _ in converters)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s ON CONFLICT DO NOTHING'
+    if returning is not None:
+        sql += f' RETURNING "{table.c[returning].name}"'
     inserted = 0
+    found: list[Any] = []
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor:
@@ -85,12 +91,15 @@ def _postgres_insert(connection: sa.Connection, table: sa.Table, rows: Sequence[
             batch = rows[start: start + BATCH_SIZE]
             values = [tuple(convert(row[name]) for name, convert in converters) for row in batch]
             try:
-                execute_values(cursor, sql, values, page_size=len(values))
+                # page_size keeps the batch one statement; fetch gathers what RETURNING sends back.
+                returned = execute_values(cursor, sql, values, page_size=len(values), fetch=returning is not None)
             except psycopg2.Error as error:
                 # Wrapped as SQLAlchemy would, so the adapter's one translation applies.
                 raise exc.DBAPIError.instance(sql, None, error, psycopg2.Error) from error
             inserted += cursor.rowcount
-    return inserted
+            if returning is not None:
+                found.extend(row[0] for row in returned)
+    return inserted, found
 
 
 def insert_returning(
@@ -100,33 +109,8 @@ def insert_returning(
     of the rows inserted (as the driver returns it: text for UUIDs on PostgreSQL). One statement per
     batch; the caller knows which rows were skipped from what comes back."""
     if connection.dialect.name == "postgresql":
-        return _postgres_insert_returning(connection, table, rows, returning)
+        return _postgres_insert(connection, table, rows, returning)[1]
     from sqlalchemy.dialects import sqlite
 
     statement = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[returning])
     return list(connection.execute(statement, list(rows)).scalars())
-
-
-def _postgres_insert_returning(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: str
-) -> list[Any]:
-    import psycopg2
-    from psycopg2.extras import execute_values
-
-    converters = _converters(table)
-    names = ", ".join(f'"{name}"' for name, _ in converters)
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s ON CONFLICT DO NOTHING RETURNING "{table.c[returning].name}"'
-    found: list[Any] = []
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        for start in range(0, len(rows), BATCH_SIZE):
-            batch = rows[start: start + BATCH_SIZE]
-            values = [tuple(convert(row[name]) for name, convert in converters) for row in batch]
-            try:
-                # fetch=True gathers what RETURNING sends back; page_size keeps the batch one statement.
-                returned = execute_values(cursor, sql, values, page_size=len(values), fetch=True)
-            except psycopg2.Error as error:
-                raise exc.DBAPIError.instance(sql, None, error, psycopg2.Error) from error
-            found.extend(row[0] for row in returned)
-    return found

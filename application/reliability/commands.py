@@ -8,6 +8,7 @@ from pydantic import Field, JsonValue
 
 from application.commands import Command
 from domain.reliability.action import ActionType
+from domain.reliability.event import EventType, IdempotencyKey
 from domain.reliability.incident import IncidentStatus, Severity
 from domain.shared.time import UtcDatetime
 
@@ -28,8 +29,8 @@ class NewVendor(Command):
 class IncomingEvent(Command):
     tenant_id: uuid.UUID
     workflow_id: uuid.UUID
-    event_type: str
-    idempotency_key: str
+    event_type: EventType
+    idempotency_key: IdempotencyKey
     payload: dict[str, JsonValue] = Field(default_factory=dict)
     correlation_id: str | None = None
     occurred_at: UtcDatetime | None = None
