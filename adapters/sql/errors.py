@@ -12,6 +12,7 @@ from domain.shared.errors import (
     PortsideError,
     StorageError,
     StorageUnavailable,
+    Unsupported,
     ValidationError,
 )
 
@@ -32,6 +33,8 @@ def translate(error: exc.SQLAlchemyError, entity: str) -> PortsideError:
     if isinstance(error, exc.TimeoutError):  # the pool had no connection to give in time
         return StorageUnavailable(f"connection pool exhausted: {error}")
     if isinstance(error, exc.DBAPIError):
+        if _sqlstate(error) == "0A000":  # feature_not_supported: an append-only table's trigger
+            return Unsupported(f"{entity}: {_first_line(error)}")
         if _looks_like_missing_schema(error):
             return StorageError(f"{_first_line(error)}: run `portside init` to create the schema")
         state = _sqlstate(error)

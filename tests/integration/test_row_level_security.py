@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from adapters.sql.database import SqlDatabase
 from adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from application.testing.contracts.reliability import new_event, new_workflow
 from application.testing.contracts.tenancy import seed, tenant
 from domain.shared.scope import TenantScope
 from ports.unit_of_work import UnitOfWorkFactory
@@ -71,3 +72,28 @@ def test_a_system_unit_of_work_is_needed_to_write_another_tenant(postgres_uow: U
             sa.text("UPDATE tenants SET name = 'Hijacked' WHERE id = :id"), {"id": globex.id}
         ).rowcount
     assert changed == 0
+
+
+TENANT_TABLES = ("workflows", "events", "incidents", "decisions", "actions", "kill_switches")
+
+
+def test_every_tenant_table_is_confined_by_row_level_security(postgres_admin_engine: sa.Engine) -> None:
+    with postgres_admin_engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.polname) "
+            "FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid "
+            "WHERE c.relname = ANY(:names) GROUP BY 1, 2, 3"), {"names": list(TENANT_TABLES)}).all()
+    assert {name: (enabled, forced, policies) for name, enabled, forced, policies in rows} == {
+        name: (True, True, 1) for name in TENANT_TABLES
+    }
+
+
+def test_raw_sql_of_one_tenant_sees_none_of_anothers_events(postgres_uow: UnitOfWorkFactory) -> None:
+    acme, globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))
+    for owner in (acme, globex):
+        with postgres_uow.for_tenant(owner.id) as uow:
+            flow = uow.workflows.create(new_workflow(owner.id))
+            uow.events.append(new_event(owner.id, flow.id, "same-key"))
+    with postgres_uow.for_tenant(acme.id) as uow:
+        seen = _connection(uow).execute(sa.text("SELECT DISTINCT tenant_id FROM events")).scalars().all()
+    assert seen == [acme.id]

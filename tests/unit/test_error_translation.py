@@ -8,7 +8,7 @@ from sqlalchemy import exc
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translate
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from domain.shared.errors import Conflict, StorageError, StorageUnavailable, ValidationError
+from domain.shared.errors import Conflict, StorageError, StorageUnavailable, Unsupported, ValidationError
 
 
 class _DriverError(Exception):
@@ -44,3 +44,8 @@ def test_a_missing_schema_on_sqlite_says_what_to_do() -> None:
         assert isinstance(raised.value.__cause__, exc.SQLAlchemyError)
     finally:
         database.dispose()
+
+
+def test_an_append_only_refusal_is_unsupported() -> None:
+    refused = translate(_wrap(exc.NotSupportedError, "UPDATE on events is refused", "0A000"), "Event")
+    assert isinstance(refused, Unsupported) and "append-only" not in str(type(refused))
