@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Self
 
 from domain.shared.scope import TenantScope
+from ports.processing import ExecutionRepository, ProcessorRepository
 from ports.reliability import (
     ActionRepository,
     DecisionRepository,
@@ -25,6 +26,7 @@ from ports.tenancy import TenantRepository
 
 REPOSITORY_ATTRIBUTES = (
     "tenants", "workflows", "vendors", "events", "incidents", "decisions", "actions", "kill_switches",
+    "processors", "executions",
 )
 """Every repository a unit of work carries, in the order they are declared below."""
 
@@ -40,6 +42,9 @@ class UnitOfWork(ABC):
     decisions: DecisionRepository
     actions: ActionRepository
     kill_switches: KillSwitchRepository
+    processors: ProcessorRepository
+    """Processor catalog, purchased and underwriting processors (spec 000)."""
+    executions: ExecutionRepository
 
     def __init__(self, scope: TenantScope) -> None:
         self.scope = scope
