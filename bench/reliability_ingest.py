@@ -57,6 +57,7 @@ from _harness import (
     write_section,
 )
 
+from adapters.reliability import OPEN_STATUS_VALUES
 from adapters.sql import migrate
 from adapters.sql.reliability import events as events_table
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
@@ -149,7 +150,9 @@ class BatchClock:
         return self.runs[warmup:]
 
 
-def portside_ingest(ingest: IngestEvents, batches: Sequence[Sequence[IncomingEvent]], clock: BatchClock) -> Callable[[], None]:
+def portside_ingest(
+    ingest: IngestEvents, batches: Sequence[Sequence[IncomingEvent]], clock: BatchClock
+) -> Callable[[], None]:
     def run() -> None:
         seconds: list[float] = []
         clock.runs.append(seconds)
@@ -265,7 +268,7 @@ def check_equivalence(
             f"(of {len(commands):,}), or different content; the comparison is void"
         )
     failures = sum(1 for command in commands if "error" in command.payload)
-    if len(incidents) != SIGNATURES or any(status != "open" for _, status, _ in incidents) or (
+    if len(incidents) != SIGNATURES or any(status not in OPEN_STATUS_VALUES for _, status, _ in incidents) or (
         sum(count for _, _, count in incidents) != failures
     ):
         raise RuntimeError(f"expected {SIGNATURES} open incidents counting {failures:,} failures, got {incidents}")
@@ -348,7 +351,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> Results:
             for clock in clocks.values():
                 clock.runs.clear()
 
-            print(f"ingest: {count:,} events in batches of {BATCH:,} x {repetitions} runs per contender ...", flush=True)
+            print(f"ingest: {count:,} events, batches of {BATCH:,}, {repetitions} runs per contender ...", flush=True)
             timings = time_side_by_side(contenders, repetitions=repetitions, setup=lambda: truncate(admin))
             flat = {name: Flatness.of(clock.timed_runs(DEFAULT_WARMUP)) for name, clock in clocks.items()}
             if args.profile:
@@ -382,16 +385,17 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> Results:
         ),
     ]
     lines = [
-        "| contender | µs/event, first {g} | µs/event, last {g} | µs/event, all {n} | all / first | last / first |".format(
-            g=f"{group:,}", n=f"{count:,}"
-        ),
+        f"| contender | µs/event, first {group:,} | µs/event, last {group:,} | µs/event, all {count:,} "
+        "| all / first | last / first |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, result in (("portside", portside), ("execute_values", raw_flat)):
         first, last, whole = (
             us_per_event(result.first, group), us_per_event(result.last, group), us_per_event(result.whole, count)
         )
-        lines.append(f"| {name} | {first:.1f} | {last:.1f} | {whole:.1f} | {whole / first:.2f}x | {last / first:.2f}x |")
+        lines.append(
+            f"| {name} | {first:.1f} | {last:.1f} | {whole:.1f} | {whole / first:.2f}x | {last / first:.2f}x |"
+        )
     return Results(comparisons, "\n".join(lines), version)
 
 

@@ -20,7 +20,9 @@ class BankStatementProcessor(ProcessorDefinition):
 
     name = "p_bank_statement"
     display_name = "Bank statement analysis"
-    CONFIG: ClassVar[Mapping[str, Any]] = {"min_months": 3, "currency": "USD", "thresholds": {"nsf": 3, "negative_days": 5}}
+    CONFIG: ClassVar[Mapping[str, Any]] = {
+        "min_months": 3, "currency": "USD", "thresholds": {"nsf": 3, "negative_days": 5},
+    }
 
     def should_execute(self, payload: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
         return len(_documents(payload, "bank_statement")) >= 1

@@ -1,4 +1,4 @@
-"""The `World` the steps of one tenancy scenario share, and small helpers for step text."""
+"""The `World` the steps of one scenario share (tenancy and reliability), and small helpers for step text."""
 
 from __future__ import annotations
 
@@ -11,6 +11,19 @@ from typing import Any, TypeVar
 
 from adapters.clock import ManualClock
 from application.container import Container
+from application.reliability.commands import IncomingEvent, NewWorkflow
+from application.reliability.incidents import (
+    FinishAction,
+    ListIncidents,
+    MoveIncident,
+    ProposeAction,
+    RecordDecision,
+    StartAction,
+)
+from application.reliability.ingestion import Ingested, IngestEvent, IngestEvents
+from application.reliability.kill_switches import ActivateKillSwitch, ReleaseKillSwitch
+from application.reliability.vendors import Admission, AdmitVendorCall, RecordVendorCall
+from application.reliability.workflows import RegisterVendor, RegisterWorkflow, SetWorkflowActive
 from application.tenancy.use_cases import (
     CreateTenant,
     CreateTenants,
@@ -21,10 +34,17 @@ from application.tenancy.use_cases import (
     TenantChanges,
     UpdateTenant,
 )
+from domain.reliability.action import Action
+from domain.reliability.event import Event
+from domain.reliability.filters import IncidentFilter
+from domain.reliability.incident import Incident
+from domain.reliability.kill_switch import KillSwitch
+from domain.reliability.vendor import Vendor
+from domain.reliability.workflow import Workflow
 from domain.shared.errors import PortsideError
 from domain.shared.pagination import CursorPage, OffsetPageRequest, Page
 from domain.tenancy.tenant import Tenant
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 
@@ -79,6 +99,25 @@ class World:
     """Refusals met inside a unit of work that went on, by the organization's name."""
     work_failed: bool = False
 
+    # -- reliability (features/reliability) ------------------------------------------------
+    workflows: dict[str, Workflow] = field(default_factory=dict)
+    """Every workflow registered in this scenario, by name (names are unique across a scenario)."""
+    vendors: dict[str, Vendor] = field(default_factory=dict)
+    reported: list[Ingested] = field(default_factory=list)
+    """Everything ingestion answered in this scenario, in order, duplicates included."""
+    results: list[Ingested] = field(default_factory=list)
+    """What the last report (one event or a batch) was answered with."""
+    incident: Incident | None = None
+    """The incident the scenario talks about."""
+    action: Action | None = None
+    """The action the scenario talks about."""
+    switch: KillSwitch | None = None
+    """The kill switch the last activation returned."""
+    switches: list[KillSwitch] = field(default_factory=list)
+    """Every kill switch activation's answer, in order."""
+    admissions: list[Admission] = field(default_factory=list)
+    """The answers to the last requests to call a vendor."""
+
     # -- the container's parts, typed ------------------------------------------------------
     @property
     def clock(self) -> ManualClock:
@@ -121,6 +160,86 @@ class World:
         use_case: ListTenants = self.container.list_tenants()
         return use_case
 
+    @property
+    def reliability_uow(self) -> UnitOfWorkFactory:
+        factory: UnitOfWorkFactory = self.container.reliability_unit_of_work()
+        return factory
+
+    @property
+    def register_workflow(self) -> RegisterWorkflow:
+        use_case: RegisterWorkflow = self.container.register_workflow()
+        return use_case
+
+    @property
+    def set_workflow_active(self) -> SetWorkflowActive:
+        use_case: SetWorkflowActive = self.container.set_workflow_active()
+        return use_case
+
+    @property
+    def register_vendor(self) -> RegisterVendor:
+        use_case: RegisterVendor = self.container.register_vendor()
+        return use_case
+
+    @property
+    def ingest_event(self) -> IngestEvent:
+        use_case: IngestEvent = self.container.ingest_event()
+        return use_case
+
+    @property
+    def ingest_events(self) -> IngestEvents:
+        use_case: IngestEvents = self.container.ingest_events()
+        return use_case
+
+    @property
+    def record_decision(self) -> RecordDecision:
+        use_case: RecordDecision = self.container.record_decision()
+        return use_case
+
+    @property
+    def move_incident(self) -> MoveIncident:
+        use_case: MoveIncident = self.container.move_incident()
+        return use_case
+
+    @property
+    def propose_action(self) -> ProposeAction:
+        use_case: ProposeAction = self.container.propose_action()
+        return use_case
+
+    @property
+    def start_action(self) -> StartAction:
+        use_case: StartAction = self.container.start_action()
+        return use_case
+
+    @property
+    def finish_action(self) -> FinishAction:
+        use_case: FinishAction = self.container.finish_action()
+        return use_case
+
+    @property
+    def list_incidents(self) -> ListIncidents:
+        use_case: ListIncidents = self.container.list_incidents()
+        return use_case
+
+    @property
+    def record_vendor_call(self) -> RecordVendorCall:
+        use_case: RecordVendorCall = self.container.record_vendor_call()
+        return use_case
+
+    @property
+    def admit_vendor_call(self) -> AdmitVendorCall:
+        use_case: AdmitVendorCall = self.container.admit_vendor_call()
+        return use_case
+
+    @property
+    def activate_kill_switch(self) -> ActivateKillSwitch:
+        use_case: ActivateKillSwitch = self.container.activate_kill_switch()
+        return use_case
+
+    @property
+    def release_kill_switch(self) -> ReleaseKillSwitch:
+        use_case: ReleaseKillSwitch = self.container.release_kill_switch()
+        return use_case
+
     # -- bookkeeping -----------------------------------------------------------------------
     def attempt(self, action: Callable[[], T]) -> T | None:
         """Run a request; a refusal (any `PortsideError`) is kept for the Then steps."""
@@ -154,6 +273,83 @@ class World:
         page = self.list_tenants(page=OffsetPageRequest(limit=1000))
         assert page.total == len(page.items), "more organizations than one listing shows"
         return page.items
+
+    # -- reliability bookkeeping -------------------------------------------------------------
+    def workflow(self, name: str) -> Workflow:
+        assert name in self.workflows, f"no workflow was registered as {name!r} in this scenario"
+        return self.workflows[name]
+
+    def vendor(self, name: str) -> Vendor:
+        assert name in self.vendors, f"no vendor was registered as {name!r} in this scenario"
+        return self.vendors[name]
+
+    def add_workflow(self, organization: str, name: str) -> Workflow:
+        workflow = self.register_workflow(NewWorkflow.parse(tenant_id=self.id_of(organization), name=name))
+        self.workflows[name] = workflow
+        return workflow
+
+    def report(self, workflow: str, **data: Any) -> Ingested:
+        """Report one event of `workflow` (ingested in its organization) and keep the answer."""
+        known = self.workflow(workflow)
+        result = self.ingest_event(IncomingEvent.parse(tenant_id=known.tenant_id, workflow_id=known.id, **data))
+        self.reported.append(result)
+        self.results = [result]
+        if result.incident is not None:
+            self.incident = result.incident
+        return result
+
+    def report_at_once(self, workflow: str, rows: list[dict[str, Any]]) -> list[Ingested]:
+        known = self.workflow(workflow)
+        commands = [IncomingEvent.parse(tenant_id=known.tenant_id, workflow_id=known.id, **row) for row in rows]
+        results = self.ingest_events(commands)
+        self.reported.extend(results)
+        self.results = results
+        return results
+
+    def first_recorded(self, key: str) -> Event:
+        """The event first recorded under the idempotency key `key` in this scenario."""
+        for result in self.reported:
+            if result.created and result.event.idempotency_key == key:
+                return result.event
+        raise AssertionError(f"no event was recorded under the key {key!r} in this scenario")
+
+    def read(self, organization: str, query: Callable[[UnitOfWork], T]) -> T:
+        """Read through the organization's own unit of work."""
+        with self.reliability_uow.for_tenant(self.id_of(organization)) as uow:
+            return query(uow)
+
+    def events_of(self, organization: str) -> list[Event]:
+        return self.read(organization, lambda uow: uow.events.list_and_count(page=OffsetPageRequest(limit=1000)).items)
+
+    def incidents_of(self, organization: str) -> list[Incident]:
+        """Every incident of the organization, oldest first."""
+        page = self.list_incidents.matching(self.id_of(organization), IncidentFilter(), OffsetPageRequest(limit=1000))
+        assert page.total == len(page.items), "more incidents than one listing shows"
+        return sorted(page.items, key=lambda incident: (incident.first_seen_at, incident.created_at, incident.title))
+
+    def organization_of(self, tenant_id: uuid.UUID) -> str:
+        return next(name for name, known in self.ids.items() if known == tenant_id)
+
+    def current_incident(self) -> Incident:
+        assert self.incident is not None, "no incident was opened in this scenario"
+        incident = self.incident
+        return self.read(self.organization_of(incident.tenant_id),
+                         lambda uow: uow.incidents.get_by_id_or_raise(incident.id))
+
+    def current_action(self) -> Action:
+        assert self.action is not None, "no action was proposed in this scenario"
+        action = self.action
+        return self.read(self.organization_of(action.tenant_id), lambda uow: uow.actions.get_by_id_or_raise(action.id))
+
+    def current_switch(self, switch: KillSwitch | None = None) -> KillSwitch:
+        chosen = switch or self.switch
+        assert chosen is not None, "no kill switch was activated in this scenario"
+        return self.read(self.organization_of(chosen.tenant_id),
+                         lambda uow: uow.kill_switches.get_by_id_or_raise(chosen.id))
+
+    def current_vendor(self, name: str) -> Vendor:
+        with self.reliability_uow.system() as uow:
+            return uow.vendors.get_by_id_or_raise(self.vendor(name).id)
 
 
 def quoted_names(text: str) -> list[str]:
