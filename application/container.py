@@ -21,6 +21,7 @@ from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
 from adapters.sql.rate_limit import SqlRateCounter
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from application.processing import executions, subscriptions
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
 from application.tenancy import use_cases as tenancy
@@ -97,6 +98,9 @@ class Container(containers.DeclarativeContainer):
     reliability_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "reliability"), memory=memory_unit_of_work, sql=sql_unit_of_work
     )
+    processing_unit_of_work = providers.Selector(
+        providers.Callable(_backend, settings, "processing"), memory=memory_unit_of_work, sql=sql_unit_of_work
+    )
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),
         memory=providers.Singleton(MemoryRateCounter),
@@ -126,6 +130,18 @@ class Container(containers.DeclarativeContainer):
     admit_vendor_call = providers.Factory(vendors.AdmitVendorCall, reliability_unit_of_work, clock, rate_counter)
     activate_kill_switch = providers.Factory(kill_switches.ActivateKillSwitch, reliability_unit_of_work, clock)
     release_kill_switch = providers.Factory(kill_switches.ReleaseKillSwitch, reliability_unit_of_work, clock)
+
+    purchase_processor = providers.Factory(subscriptions.PurchaseProcessor, processing_unit_of_work, clock)
+    attach_processor = providers.Factory(subscriptions.AttachToUnderwriting, processing_unit_of_work, clock)
+    resolve_effective_config = providers.Factory(subscriptions.ResolveEffectiveConfig, processing_unit_of_work)
+    submit_execution = providers.Factory(executions.SubmitExecution, processing_unit_of_work, clock)
+    start_execution = providers.Factory(executions.StartExecution, processing_unit_of_work, clock)
+    complete_execution = providers.Factory(executions.CompleteExecution, processing_unit_of_work, clock)
+    fail_execution = providers.Factory(executions.FailExecution, processing_unit_of_work, clock)
+    supersede_execution = providers.Factory(executions.SupersedeExecution, processing_unit_of_work)
+    rollback_supersession = providers.Factory(executions.RollbackSupersession, processing_unit_of_work)
+    consolidate_factors = providers.Factory(executions.ConsolidateFactors, processing_unit_of_work)
+    auto_execute = providers.Factory(executions.AutoExecute, processing_unit_of_work, clock)
 
 
 __all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
 
     tenancy_backend: Backend | None = None
     """Overrides the backend of the tenancy context; by default it follows `database_url`."""
+    processing_backend: Literal["memory", "sql", "bigquery"] | None = None
+    """Overrides the backend of the processing context (spec 000 runs on PostgreSQL or BigQuery)."""
     reliability_backend: Backend | None = None
     """Overrides the backend of the reliability context; by default it follows `database_url`."""
 
@@ -57,6 +59,6 @@ class Settings(BaseSettings):
     def default_backend(self) -> Backend:
         return "memory" if self.database_url == MEMORY_URL else "sql"
 
-    def backend_for(self, context: str) -> Backend:
-        chosen: Backend | None = getattr(self, f"{context}_backend", None)
+    def backend_for(self, context: str) -> str:
+        chosen: str | None = getattr(self, f"{context}_backend", None)
         return chosen or self.default_backend

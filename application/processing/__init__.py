@@ -1,0 +1,1 @@
+"""Processing use cases (spec 000's six usage patterns)."""
