@@ -93,6 +93,20 @@ def _by_id_statement(table: sa.Table, scope_field: str | None) -> sa.Select[Any]
     return statement
 
 
+@cache
+def _update_statement(table: sa.Table, scope_field: str | None) -> sa.Update:
+    """`UPDATE ... SET <every column> WHERE id = :_id AND version = :_version [AND scope]`, built once."""
+    statement = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("_id"), table.c.version == sa.bindparam("_version"))
+        .values({column.name: sa.bindparam(column.name) for column in table.columns if column.name != "id"})
+        .returning(table.c.id)
+    )
+    if scope_field is not None:
+        statement = statement.where(table.c[scope_field] == sa.bindparam("_scope"))
+    return statement
+
+
 class SqlCrud(Generic[E, F]):
     """Implements `CrudRepository` on one connection; concrete repositories mix it in."""
 
@@ -185,15 +199,18 @@ class SqlCrud(Generic[E, F]):
         self._checked(entity)
         values = self._to_row(entity)
         values["version"] = entity.version + 1
-        statement = self._scoped(
-            sa.update(self._table)
-            .where(self._table.c.id == entity.id, self._table.c.version == entity.version)
-            .values(values)
-            .returning(self._table.c.id)
-        )
-        # A savepoint keeps a unique-key violation from aborting the whole transaction.
-        with translated(self._schema.entity), self._connection.begin_nested():
-            changed = self._connection.execute(statement).first()
+        restriction = self._schema.scope_filter(self._scope)
+        statement = _update_statement(self._table, None if restriction is None else restriction[0])
+        parameters = {**values, "_id": entity.id, "_version": entity.version,
+                      "_scope": None if restriction is None else restriction[1]}
+        with translated(self._schema.entity):
+            if self._schema.unique_keys:
+                # A savepoint keeps a unique-key violation from aborting the whole transaction; a
+                # table without unique keys besides its id cannot raise one, so it saves two round trips.
+                with self._connection.begin_nested():
+                    changed = self._connection.execute(statement, parameters).first()
+            else:
+                changed = self._connection.execute(statement, parameters).first()
         if changed is None:
             self._raise_missing_or_stale(entity.id, entity.version)
         return entity.model_copy(update={"version": entity.version + 1})

@@ -32,7 +32,7 @@ class IncomingEvent(Command):
     event_type: EventType
     idempotency_key: IdempotencyKey
     payload: dict[str, JsonValue] = Field(default_factory=dict)
-    correlation_id: str | None = None
+    correlation_id: str | None = Field(default=None, max_length=255)
     occurred_at: UtcDatetime | None = None
     """When it happened at the source; the ingestion time when not given."""
     severity: Severity = Severity.MEDIUM

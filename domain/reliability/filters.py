@@ -65,9 +65,12 @@ class IncidentFilter(FilterSet):
     severity: Severity | None = None
     workflow_id: uuid.UUID | None = None
     signature: str | None = None
+    signatures: tuple[str, ...] | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
         found = []
+        if self.signatures is not None:
+            found.append(Condition("signature", Operator.IN, self.signatures))
         if self.statuses is not None:
             found.append(Condition("status", Operator.IN, tuple(s.value for s in self.statuses)))
         if self.severity is not None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,11 +62,17 @@ class Incident(TenantOwned):
 
     def record_event(self, at: datetime) -> Incident:
         """One more event of this failure (events may arrive out of order)."""
+        return self.record_events([at])
+
+    def record_events(self, times: Sequence[datetime]) -> Incident:
+        """More events of this failure, at `times`: one new value however many there are."""
+        if not times:
+            return self
         return self.evolve(
-            event_count=self.event_count + 1,
-            first_seen_at=min(self.first_seen_at, at),
-            last_seen_at=max(self.last_seen_at, at),
-            updated_at=max(self.updated_at, at),
+            event_count=self.event_count + len(times),
+            first_seen_at=min(self.first_seen_at, *times),
+            last_seen_at=max(self.last_seen_at, *times),
+            updated_at=max(self.updated_at, *times),
         )
 
     def move_to(self, status: IncidentStatus, at: datetime) -> Incident:
