@@ -52,7 +52,7 @@ class ProposeAction:
         with self._uow.for_tenant(command.tenant_id) as uow:
             incident = uow.incidents.get_by_id_or_raise(command.incident_id)
             if not incident.is_open:
-                raise InvalidTransition("incident", incident.status.value, "actioned")
+                raise InvalidTransition("incident", incident.status.value, IncidentStatus.ACTIONED.value)
             return uow.actions.create(action)
 
 
@@ -67,8 +67,10 @@ class StartAction:
         at = self._clock.now()
         with self._uow.for_tenant(tenant_id) as uow:
             action = uow.actions.get_by_id_or_raise(parse_id(action_id, "action_id"))
-            started = uow.actions.update(action.start(at))
             incident = uow.incidents.get_by_id_or_raise(action.incident_id)
+            if not incident.is_open:  # nothing is started on a closed incident
+                raise InvalidTransition("incident", incident.status.value, IncidentStatus.ACTIONED.value)
+            started = uow.actions.update(action.start(at))
             if incident.status is IncidentStatus.NEW:
                 incident = incident.move_to(IncidentStatus.ANALYZING, at)
             if incident.status is IncidentStatus.ANALYZING:

@@ -18,6 +18,7 @@ class ActivateKillSwitch:
     def __call__(self, command: KillSwitchActivation) -> KillSwitch:
         at = self._clock.now()
         with self._uow.for_tenant(command.tenant_id) as uow:
+            uow.tenants.get_by_id_or_raise(command.tenant_id)
             if command.workflow_id is not None:
                 uow.workflows.get_by_id_or_raise(command.workflow_id)
             for active in uow.kill_switches.get_active_for(command.workflow_id):

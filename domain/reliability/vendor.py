@@ -5,7 +5,8 @@ Vendors are global (shared by every tenant). The breaker:
     CLOSED --N consecutive failures--> OPEN --cool-down elapsed, one trial call admitted--> HALF_OPEN
     HALF_OPEN --success--> CLOSED          HALF_OPEN --failure--> OPEN
 
-While HALF_OPEN, the trial call is in flight and no other call is admitted.
+While HALF_OPEN, the trial call is in flight and no other call is admitted; a trial whose result
+never comes is replaced by a new one after another cool-down.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Vendor(Entity):
             return True, self
         if state is BreakerState.OPEN and self.cooled_down(at):
             return True, self._move(BreakerState.HALF_OPEN, at)
+        if state is BreakerState.HALF_OPEN and at >= self.updated_at + timedelta(seconds=self.cool_down_seconds):
+            # The trial caller never reported back: after another cool-down, admit a new trial.
+            return True, self.evolve(updated_at=at)
         return False, self
 
     def _move(self, to: BreakerState, at: datetime, **changes: object) -> Vendor:

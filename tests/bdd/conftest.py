@@ -1,4 +1,5 @@
-"""Fixtures and shared steps of the tenancy specifications (features/tenancy/*.feature).
+"""Fixtures and shared steps of the tenancy specifications (features/tenancy/*.feature); the steps
+shared by the reliability specifications are in `reliability_steps.py`, imported below.
 
 Every scenario gets a fresh in-memory container (manual clock, empty memory database) and a
 `World` that carries what one step did to the steps after it: the organizations registered by
@@ -17,6 +18,7 @@ from pytest_bdd import given, parsers, then, when
 from application.container import Container
 from domain.shared.errors import ValidationError
 from domain.tenancy.tenant import Tenant
+from tests.bdd.reliability_steps import *  # noqa: F403 - its step fixtures (`__all__`), for every feature
 from tests.bdd.world import World, moment, names_in, quoted, table_rows, yes_no
 
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from adapters.clock import ManualClock
 from application.container import Container
-from application.reliability.commands import IncomingEvent, NewWorkflow
+from application.reliability.commands import IncidentMove, IncomingEvent, NewWorkflow
 from application.reliability.incidents import (
     FinishAction,
     ListIncidents,
@@ -37,7 +37,7 @@ from application.tenancy.use_cases import (
 from domain.reliability.action import Action
 from domain.reliability.event import Event
 from domain.reliability.filters import IncidentFilter
-from domain.reliability.incident import Incident
+from domain.reliability.incident import Incident, IncidentStatus
 from domain.reliability.kill_switch import KillSwitch
 from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
@@ -335,6 +335,12 @@ class World:
         incident = self.incident
         return self.read(self.organization_of(incident.tenant_id),
                          lambda uow: uow.incidents.get_by_id_or_raise(incident.id))
+
+    def move_incident_to(self, status: IncidentStatus, organization: str | None = None) -> Incident:
+        """Move the incident, as its own organization or as `organization`."""
+        assert self.incident is not None, "no incident was opened in this scenario"
+        tenant_id = self.id_of(organization) if organization else self.incident.tenant_id
+        return self.move_incident(IncidentMove.parse(tenant_id=tenant_id, incident_id=self.incident.id, status=status))
 
     def current_action(self) -> Action:
         assert self.action is not None, "no action was proposed in this scenario"
