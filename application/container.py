@@ -89,8 +89,8 @@ class Container(containers.DeclarativeContainer):
     bigquery_client = providers.Singleton(create_bigquery_client, bigquery_settings)
 
     # One factory per backend: contexts on the same backend share its transactions.
-    memory_unit_of_work = providers.Singleton(MemoryUnitOfWorkFactory, memory_database)
-    sql_unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, sql_database)
+    memory_unit_of_work = providers.Singleton(MemoryUnitOfWorkFactory, memory_database, clock=clock)
+    sql_unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, sql_database, clock=clock)
 
     tenancy_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "tenancy"), memory=memory_unit_of_work, sql=sql_unit_of_work

@@ -37,13 +37,30 @@ def _json_text(value: Any) -> Any:
     return None if value is None else json.dumps(value)
 
 
+def _array_element(item: Any) -> str:
+    if item is None:
+        return "NULL"
+    # Every element quoted, backslashes and quotes escaped: commas, braces, spaces and the word NULL
+    # inside a text element stay text.
+    return '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_text(value: Any) -> Any:
+    # A one-dimensional array literal such as {"a","b"}, sent untyped like the UUIDs above: PostgreSQL
+    # reads it as the column's array type (UUID[], TEXT[]), where psycopg2's own list adaptation
+    # would send ARRAY['...'], a TEXT[] that a UUID[] column refuses.
+    return None if value is None else "{" + ",".join(_array_element(item) for item in value) + "}"
+
+
 @cache
 def _converters(table: sa.Table) -> tuple[tuple[str, _Converter], ...]:
     found: list[tuple[str, _Converter]] = []
     for column in table.columns:
         # The type PostgreSQL sees (a variant such as JSONB for JSON resolves here).
         column_type = column.type.dialect_impl(_postgres_dialect())
-        if isinstance(column_type, sa.Uuid):
+        if isinstance(column_type, sa.ARRAY):
+            found.append((column.name, _array_text))
+        elif isinstance(column_type, sa.Uuid):
             found.append((column.name, _uuid_text))
         elif isinstance(column_type, sa.JSON):
             found.append((column.name, _json_text))

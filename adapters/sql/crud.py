@@ -94,6 +94,14 @@ def _by_id_statement(table: sa.Table, scope_field: str | None) -> sa.Select[Any]
 
 
 @cache
+def _has_unique_key(table: sa.Table) -> bool:
+    """A unique constraint or index besides the primary key."""
+    return any(index.unique for index in table.indexes) or any(
+        isinstance(constraint, sa.UniqueConstraint) for constraint in table.constraints
+    )
+
+
+@cache
 def _update_statement(table: sa.Table, scope_field: str | None) -> sa.Update:
     """`UPDATE ... SET <every column> WHERE id = :_id AND version = :_version [AND scope]`, built once."""
     statement = (
@@ -119,6 +127,8 @@ class SqlCrud(Generic[E, F]):
         self._connection = connection
         self._scope = scope
         self._columns = [column.name for column in table.columns]
+        # Partial unique indexes count too: a violation would abort the PostgreSQL transaction.
+        self._update_may_clash = bool(schema.unique_keys) or _has_unique_key(table)
 
     @property
     def entity_name(self) -> str:
@@ -204,7 +214,7 @@ class SqlCrud(Generic[E, F]):
         parameters = {**values, "_id": entity.id, "_version": entity.version,
                       "_scope": None if restriction is None else restriction[1]}
         with translated(self._schema.entity):
-            if self._schema.unique_keys:
+            if self._update_may_clash:
                 # A savepoint keeps a unique-key violation from aborting the whole transaction; a
                 # table without unique keys besides its id cannot raise one, so it saves two round trips.
                 with self._connection.begin_nested():

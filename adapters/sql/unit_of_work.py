@@ -6,13 +6,17 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from adapters.sql import reliability
+from adapters.clock import SystemClock
+from adapters.sql import processing, reliability
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translated
 from adapters.sql.row_level_security import bind_scope
 from adapters.sql.tenancy import SqlTenantRepository
 from adapters.transactions import TransactionalUnitOfWork
+from domain.processing.catalog import ProcessorCatalog
+from domain.processing.processors import default_catalog
 from domain.shared.scope import TenantScope
+from ports.clock import Clock
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -23,8 +27,11 @@ class SqlTransaction:
 
 
 class SqlUnitOfWork(TransactionalUnitOfWork[SqlTransaction, sa.NestedTransaction]):
-    def __init__(self, database: SqlDatabase, scope: TenantScope) -> None:
+    def __init__(self, database: SqlDatabase, scope: TenantScope, *, catalog: ProcessorCatalog | None = None,
+                 clock: Clock | None = None) -> None:
         self._database = database
+        self._catalog = catalog if catalog is not None else default_catalog()
+        self._clock = clock if clock is not None else SystemClock()
         super().__init__(scope, backend_key=database)
 
     def _start(self, connection: sa.Connection) -> sa.RootTransaction:
@@ -80,11 +87,20 @@ class SqlUnitOfWork(TransactionalUnitOfWork[SqlTransaction, sa.NestedTransaction
         self.decisions = reliability.SqlDecisionRepository(connection, scope)
         self.actions = reliability.SqlActionRepository(connection, scope)
         self.kill_switches = reliability.SqlKillSwitchRepository(connection, scope)
+        executions = processing.SqlExecutionRepository(connection, scope, self._catalog, self._clock)
+        self.executions = executions
+        self.processors = processing.SqlProcessorRepository(connection, scope, executions, self._catalog, self._clock)
 
 
 class SqlUnitOfWorkFactory(UnitOfWorkFactory):
-    def __init__(self, database: SqlDatabase) -> None:
+    """`catalog`: the processors `uow.processors` and `uow.executions` know (the shipped ones unless
+    given); `clock`: where they take the time the processing ports do not pass."""
+
+    def __init__(self, database: SqlDatabase, *, catalog: ProcessorCatalog | None = None,
+                 clock: Clock | None = None) -> None:
         self.database = database
+        self.catalog = catalog if catalog is not None else default_catalog()
+        self.clock = clock if clock is not None else SystemClock()
 
     def __call__(self, scope: TenantScope) -> UnitOfWork:
-        return SqlUnitOfWork(self.database, scope)
+        return SqlUnitOfWork(self.database, scope, catalog=self.catalog, clock=self.clock)

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from application.console import Report
 from application.container import Container
-from application.demo import reliability, tenancy
+from application.demo import processing, reliability, tenancy
 
 Scenario = Callable[[Container, Report], None]
 
 SCENARIOS: dict[str, Scenario] = {
     "tenancy": tenancy.run,
     "reliability": reliability.run,
+    "processing": processing.run,
 }
