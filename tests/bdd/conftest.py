@@ -18,6 +18,7 @@ from pytest_bdd import given, parsers, then, when
 from application.container import Container
 from domain.shared.errors import ValidationError
 from domain.tenancy.tenant import Tenant
+from tests.bdd.processing_steps import *  # noqa: F403 - `processing` and its step fixtures, for every feature
 from tests.bdd.reliability_steps import *  # noqa: F403 - its step fixtures (`__all__`), for every feature
 from tests.bdd.world import World, moment, names_in, quoted, table_rows, yes_no
 
