@@ -26,13 +26,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def init_schema(settings: Settings, out: Report) -> None:
+def init_schema(settings: Settings, out: Report, container: Container | None = None) -> None:
     if settings.default_backend == "memory":
         out.note("memory backend: no schema to create")
-        return
-    url = settings.database_migration_url or settings.database_url
-    revision = migrate.upgrade(url, grant_to=settings.database_app_role)
-    out.note(f"schema of {_safe(settings.database_url)} is at revision {revision}")
+    else:
+        url = settings.database_migration_url or settings.database_url
+        revision = migrate.upgrade(url, grant_to=settings.database_app_role)
+        out.note(f"schema of {_safe(settings.database_url)} is at revision {revision}")
+    if container is not None and settings.bigquery_project:
+        container.bigquery_database().ensure_schema()
+        out.note(f"BigQuery dataset {settings.bigquery_project}.{settings.bigquery_dataset} and its tables are ready")
 
 
 def _safe(url: str) -> str:
@@ -76,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         container = build_container(settings)
         try:
             if args.command == "init":
-                init_schema(settings, report)
+                init_schema(settings, report, container)
                 return 0
             if args.command == "doctor":
                 results = doctor(container)
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             container.clock.override(providers.Object(OffsetClock()))
             backend = settings.default_backend
             report.heading(f"Portside demo on {backend}: {_safe(settings.database_url)}")
-            init_schema(settings, report)
+            init_schema(settings, report, container)
             for name in args.context or list(SCENARIOS):
                 SCENARIOS[name](container, report)
             return 0

@@ -12,6 +12,7 @@ from datetime import datetime
 from dependency_injector import containers, providers
 
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
+from adapters.bigquery.unit_of_work import BigQueryDatabase, BigQueryUnitOfWorkFactory
 from adapters.clock import ManualClock, SystemClock
 from adapters.memory.rate_limit import MemoryRateCounter
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
@@ -98,8 +99,10 @@ class Container(containers.DeclarativeContainer):
     reliability_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "reliability"), memory=memory_unit_of_work, sql=sql_unit_of_work
     )
+    bigquery_database = providers.Singleton(BigQueryDatabase, bigquery_client, bigquery_settings)
     processing_unit_of_work = providers.Selector(
-        providers.Callable(_backend, settings, "processing"), memory=memory_unit_of_work, sql=sql_unit_of_work
+        providers.Callable(_backend, settings, "processing"), memory=memory_unit_of_work, sql=sql_unit_of_work,
+        bigquery=providers.Singleton(BigQueryUnitOfWorkFactory, bigquery_database, clock=clock),
     )
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),

@@ -80,3 +80,21 @@ def test_doctor_fails_when_a_configured_backend_is_down(
     out = capsys.readouterr().out
     assert "NOT reachable" in next(line for line in out.splitlines() if line.startswith("| redis "))
     assert "run `portside init`" in out  # the empty SQLite file has no schema yet
+
+
+def test_init_and_demo_put_processing_on_bigquery(
+    bigquery_emulator: BigQueryEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORTSIDE_PROCESSING_BACKEND", "bigquery")
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_PROJECT", bigquery_emulator.project)
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_DATASET", "cli_demo")
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_ENDPOINT", bigquery_emulator.endpoint)
+    assert main(["init"]) == 0
+    tables = {table.table_id for table in bigquery_emulator.client().list_tables("cli_demo")}
+    assert {"purchased_processors", "underwriting_processors", "processor_executions"} <= tables
+    assert main(["demo", "--context", "processing"]) == 0
+    out = capsys.readouterr().out
+    assert "the same payload submitted again: reused" in out
+    assert "rolled back; current list" in out
