@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -9,14 +11,17 @@ from domain.shared.errors import ConcurrencyConflict, Conflict
 
 T = TypeVar("T")
 
-ATTEMPTS = 8
+ATTEMPTS = 20
+BASE_DELAY_SECONDS = 0.002
+MAX_DELAY_SECONDS = 0.2
 
 
 def retrying(work: Callable[[], T], attempts: int = ATTEMPTS) -> T:
     """Run `work` (which opens its own unit of work) until it does not lose a race.
 
     `ConcurrencyConflict` (a stale version) and `Conflict` (a key another transaction took
-    meanwhile) both mean the state moved under us; re-reading it settles the outcome.
+    meanwhile) both mean the state moved under us; re-reading it settles the outcome. Many writers of
+    one incident can lose several times in a row, so losers back off with jitter before the next try.
     """
     for attempt in range(attempts):
         try:
@@ -24,4 +29,6 @@ def retrying(work: Callable[[], T], attempts: int = ATTEMPTS) -> T:
         except (ConcurrencyConflict, Conflict):
             if attempt == attempts - 1:
                 raise
+            ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
+            time.sleep(random.uniform(0, ceiling))  # jitter spreads the retries of many losers
     raise AssertionError("unreachable")
