@@ -79,7 +79,7 @@ def test_concurrent_failures_of_one_signature_share_one_incident(container: Cont
     def one(index: int) -> None:
         try:
             ingest(failure(workflow, f"key-{index}", seconds=index))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
