@@ -200,12 +200,20 @@ class SqlExecutionRepository(SqlRecords[Execution, ExecutionFilter], ExecutionRu
         ]
         statement: sa.Select[Any]
         if self._connection.dialect.name == "postgresql":
-            # Each listed id is a primary-key probe; array_position restores the list's order.
+            # unnest ... WITH ORDINALITY keeps the list's order without array_position (quadratic in the
+            # list's length), and lets the planner probe the primary key per listed id when that is
+            # cheaper than reading the processor's live executions through the dedup index.
+            listed = (
+                sa.func.unnest(up.c.current_executions_list)
+                .table_valued("value", with_ordinality="position")
+                .render_derived(name="listed")  # AS listed(value, position): how PostgreSQL names them
+                .lateral()
+            )
             statement = (
                 sa.select(execution)
-                .select_from(up.join(execution, execution.c.id == sa.any_(up.c.current_executions_list)))
+                .select_from(up.join(listed, sa.true()).join(execution, execution.c.id == listed.c.value))
                 .where(*conditions)
-                .order_by(sa.func.array_position(up.c.current_executions_list, execution.c.id))
+                .order_by(listed.c.position)
             )
         else:
             listed = sa.func.json_each(up.c.current_executions_list).table_valued("key", "value").alias("listed")
