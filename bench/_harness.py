@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -348,3 +349,33 @@ def write_section(bench: str, body: str, machine: Machine, path: Path = DOCS_PAT
     temporary = path.with_suffix(".md.tmp")
     temporary.write_text(text)
     temporary.replace(path)
+
+
+# -- helpers every PostgreSQL bench shares -----------------------------------------------------
+RowT = TypeVar("RowT")
+
+
+def batched(rows: Sequence[RowT], size: int) -> list[Sequence[RowT]]:
+    """Slices of `size`: done before timing, so slicing is never measured."""
+    return [rows[start: start + size] for start in range(0, len(rows), size)]
+
+
+def connect_raw(dsn: str) -> Any:
+    """A plain psycopg2 connection, the baseline's. UUIDs in and out as uuid.UUID, as SQLAlchemy's
+    psycopg2 dialect sets up its own connections."""
+    import psycopg2
+    import psycopg2.extras
+
+    connection = psycopg2.connect(dsn)
+    psycopg2.extras.register_uuid(conn_or_curs=connection)
+    return connection
+
+
+def server_version(admin: Any) -> str:
+    with admin.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = str(cursor.fetchone()[0])
+    if not admin.autocommit:
+        admin.commit()
+    return version
+

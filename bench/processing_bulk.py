@@ -37,10 +37,13 @@ import psycopg2.extras
 from _harness import (
     DEFAULT_REPETITIONS,
     Comparison,
+    batched,
+    connect_raw,
     load_average,
     machine_details,
     profile,
     ratio_table,
+    server_version,
     spread_note,
     time_side_by_side,
     write_section,
@@ -156,8 +159,6 @@ def raw_row(execution: Execution) -> tuple[Any, ...]:
     )
 
 
-def batched(rows: Sequence[Execution], size: int) -> list[Sequence[Execution]]:
-    return [rows[start: start + size] for start in range(0, len(rows), size)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,11 +201,6 @@ def raw_bulk(
 # --------------------------------------------------------------------------------------------
 
 
-def connect_raw(dsn: str) -> Connection:
-    connection = psycopg2.connect(dsn)
-    # UUIDs in and out as uuid.UUID, as SQLAlchemy's psycopg2 dialect sets up its own connections.
-    psycopg2.extras.register_uuid(conn_or_curs=connection)
-    return connection
 
 
 def connect_admin(dsn: str) -> Connection:
@@ -238,10 +234,6 @@ def check_equivalence(admin: Connection, contenders: dict[str, Callable[[], None
             )
 
 
-def server_version(admin: Connection) -> str:
-    with admin.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        return str(cursor.fetchone()[0])
 
 
 # --------------------------------------------------------------------------------------------

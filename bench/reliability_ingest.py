@@ -48,10 +48,13 @@ from _harness import (
     DEFAULT_WARMUP,
     Comparison,
     Timing,
+    batched,
+    connect_raw,
     load_average,
     machine_details,
     profile,
     ratio_table,
+    server_version,
     spread_note,
     time_side_by_side,
     write_section,
@@ -131,8 +134,6 @@ def make_commands(tenant_id: uuid.UUID, workflow_ids: Sequence[uuid.UUID], count
     return commands
 
 
-def batched(commands: Sequence[IncomingEvent], size: int) -> list[Sequence[IncomingEvent]]:
-    return [commands[start: start + size] for start in range(0, len(commands), size)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,11 +211,6 @@ def raw_ingest(
 # --------------------------------------------------------------------------------------------
 
 
-def connect_raw(dsn: str) -> Connection:
-    connection = psycopg2.connect(dsn)
-    # UUIDs in as uuid.UUID, as SQLAlchemy's psycopg2 dialect sets up its own connections.
-    psycopg2.extras.register_uuid(conn_or_curs=connection)
-    return connection
 
 
 def connect_admin(dsn: str) -> Connection:
@@ -274,12 +270,6 @@ def check_equivalence(
         raise RuntimeError(f"expected {SIGNATURES} open incidents counting {failures:,} failures, got {incidents}")
 
 
-def server_version(admin: Connection) -> str:
-    with admin.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = str(cursor.fetchone()[0])
-    admin.commit()
-    return version
 
 
 def register(container: Container) -> tuple[uuid.UUID, list[uuid.UUID]]:

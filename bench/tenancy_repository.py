@@ -35,10 +35,13 @@ import psycopg2.extras
 from _harness import (
     DEFAULT_REPETITIONS,
     Comparison,
+    batched,
+    connect_raw,
     load_average,
     machine_details,
     profile,
     ratio_table,
+    server_version,
     spread_note,
     time_side_by_side,
     write_section,
@@ -106,11 +109,6 @@ def _raw_row(tenant: Tenant) -> tuple[Any, ...]:
     )
 
 
-def connect_raw(dsn: str) -> Connection:
-    connection = psycopg2.connect(dsn)
-    # UUIDs in and out as uuid.UUID, as SQLAlchemy's psycopg2 dialect sets up its own connections.
-    psycopg2.extras.register_uuid(conn_or_curs=connection)
-    return connection
 
 
 def connect_admin(dsn: str) -> Connection:
@@ -216,8 +214,6 @@ def check_get_equivalence(factory: SqlUnitOfWorkFactory, raw: Connection, seeded
 # --------------------------------------------------------------------------------------------
 
 
-def batched(rows: Sequence[Tenant], size: int) -> list[Sequence[Tenant]]:
-    return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
 def portside_bulk(factory: SqlUnitOfWorkFactory, rows: Sequence[Tenant]) -> Callable[[], None]:
@@ -267,10 +263,6 @@ def check_bulk_equivalence(
 # --------------------------------------------------------------------------------------------
 
 
-def server_version(admin: Connection) -> str:
-    with admin.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        return str(cursor.fetchone()[0])
 
 
 def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[list[Comparison], str]:
