@@ -206,6 +206,10 @@ class SqlCrud(Generic[E, F]):
         return None if row is None else self._from_row(row)
 
     def update(self, entity: E) -> E:
+        return self._update(entity, guarded=self._update_may_clash)
+
+    def _update(self, entity: E, *, guarded: bool) -> E:
+        """`guarded`: in a savepoint, for updates that may violate a unique key or index."""
         self._checked(entity)
         values = self._to_row(entity)
         values["version"] = entity.version + 1
@@ -214,7 +218,7 @@ class SqlCrud(Generic[E, F]):
         parameters = {**values, "_id": entity.id, "_version": entity.version,
                       "_scope": None if restriction is None else restriction[1]}
         with translated(self._schema.entity):
-            if self._update_may_clash:
+            if guarded:
                 # A savepoint keeps a unique-key violation from aborting the whole transaction; a
                 # table without unique keys besides its id cannot raise one, so it saves two round trips.
                 with self._connection.begin_nested():

@@ -168,15 +168,10 @@ class SqlExecutionRepository(SqlRecords[Execution, ExecutionFilter], ExecutionRu
         self._catalog = catalog
         self._clock = clock
 
-    def update(self, entity: Execution) -> Execution:
-        # The partial unique index is not among the schema's unique keys, so `SqlCrud.update` runs
-        # without a savepoint; an update into a live status can violate it, which would abort the
-        # whole PostgreSQL transaction instead of raising a Conflict the unit of work survives.
-        with translated(self._schema.entity), self._connection.begin_nested():
-            return super().update(entity)
-
     def _store_move(self, execution: Execution) -> Execution:
-        return super().update(execution)  # the rules' own moves cannot violate it: no savepoint
+        # `update` takes a savepoint because of the partial unique index; the rules' own moves
+        # cannot violate it, so they skip the two extra round trips.
+        return self._update(execution, guarded=False)
 
     def _insert_deduplicated(self, execution: Execution) -> bool:
         # ON CONFLICT names the partial index: a concurrent insert of the key is waited for, and no
