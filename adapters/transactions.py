@@ -1,25 +1,112 @@
-"""The unit-of-work mechanics every transactional backend shares.
+"""The unit-of-work mechanics every backend and every context share.
 
-A context variable maps a backend to the transaction active in this context (thread or task).
-Entering a unit of work while its backend has an active transaction joins it as a savepoint;
-otherwise it begins a new transaction. Backends supply only the primitives.
+A backend (memory, SQL, BigQuery) supplies transaction primitives and record stores; a context
+(tenancy, reliability, processing...) supplies its repositories, built on first use from stores.
+`ContextUnitOfWork` joins the two:
+
+- a context variable maps a backend to the transaction active in this thread or task. Entering a
+  unit of work while its backend has one joins it with a savepoint, whatever the context of the
+  unit of work that began it, so work across contexts on one database is one transaction;
+- a `Guard` marks a unit of work's block: stores check it before every operation, so a repository
+  kept after its block raises `UnitOfWorkInactive`, and one used from another thread or task
+  raises `UnitOfWorkNotOwned`, on every backend alike.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Mapping
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive
+from adapters.records.store import RecordStore
+from domain.shared.entity import Entity
+from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive, UnitOfWorkNotOwned, Unsupported
 from domain.shared.scope import TenantScope
-from ports.unit_of_work import REPOSITORY_ATTRIBUTES, UnitOfWork
+from ports.records import RecordSchema
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 TxT = TypeVar("TxT")
 SavepointT = TypeVar("SavepointT")
+E = TypeVar("E", bound=Entity)
+R = TypeVar("R")
+U = TypeVar("U", bound=UnitOfWork)
+
+Owner = tuple[int, int]
+"""(thread id, id of the running asyncio task or 0)."""
+
+
+def current_owner() -> Owner:
+    # `_get_running_loop` returns None outside a loop where `current_task` would raise: this runs
+    # before every store operation, so it stays free of exceptions.
+    loop = asyncio._get_running_loop()
+    task = asyncio.current_task(loop) if loop is not None else None
+    return threading.get_ident(), id(task) if task is not None else 0
+
+
+class Guard:
+    """Whether the block a store belongs to is still open, and who may use it."""
+
+    __slots__ = ("closed", "owner")
+
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
+        self.closed = False
+
+    def check(self) -> None:
+        if self.closed:
+            raise UnitOfWorkInactive("use repositories inside `with uow:`; this block has ended")
+        if current_owner() != self.owner:
+            raise UnitOfWorkNotOwned("a unit of work belongs to the thread or task that entered it")
+
+
+class Backend(ABC, Generic[TxT, SavepointT]):
+    """What a storage backend supplies: transaction primitives and one record store per table."""
+
+    name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def key(self) -> object:
+        """Identifies the database: units of work with the same key join one transaction."""
+
+    @abstractmethod
+    def supports(self, schema: RecordSchema[Any]) -> bool:
+        """Whether this backend stores the table."""
+
+    @abstractmethod
+    def store(self, transaction: TxT, schema: RecordSchema[E], scope: TenantScope, guard: Guard) -> RecordStore[E]:
+        ...
+
+    @abstractmethod
+    def begin(self, scope: TenantScope) -> TxT: ...
+
+    @abstractmethod
+    def commit(self, transaction: TxT) -> None: ...
+
+    @abstractmethod
+    def rollback(self, transaction: TxT) -> None: ...
+
+    @abstractmethod
+    def restart(self, transaction: TxT, scope: TenantScope) -> None:
+        """Begin the next transaction after an explicit commit() or rollback()."""
+
+    @abstractmethod
+    def close(self, transaction: TxT) -> None:
+        """Give the transaction's resources back (anything uncommitted is rolled back)."""
+
+    @abstractmethod
+    def savepoint(self, transaction: TxT) -> SavepointT: ...
+
+    @abstractmethod
+    def release(self, transaction: TxT, savepoint: SavepointT) -> None: ...
+
+    @abstractmethod
+    def rollback_to(self, transaction: TxT, savepoint: SavepointT) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,81 +122,64 @@ _ACTIVE: ContextVar[Mapping[object, _ActiveTransaction]] = ContextVar(
 
 
 @dataclass(slots=True)
-class _Frame(Generic[TxT, SavepointT]):
-    transaction: TxT
-    savepoint: SavepointT | None
+class _Frame:
+    transaction: Any
+    savepoint: Any | None
+    """None: this frame began the transaction (it commits it); else the frame's savepoint."""
     token: Token[Mapping[object, _ActiveTransaction]] | None
 
 
-class InactiveRepository:
-    """Stands in for repositories outside the `with` block, so misuse fails loudly."""
+class ContextUnitOfWork(UnitOfWork):
+    """The shared protocol; a context's unit of work subclasses it with its repositories as
+    properties that call `_repository` (built on first use, dropped when the block ends)."""
 
-    def __getattr__(self, name: str) -> NoReturn:
-        raise UnitOfWorkInactive("use repositories inside `with uow:`")
+    schemas: ClassVar[tuple[RecordSchema[Any], ...]] = ()
+    """Every table the context's repositories use: a backend must store them all."""
 
+    def __init__(self, backend: Backend[Any, Any], scope: TenantScope) -> None:
+        self.scope = scope
+        self._backend = backend
+        self._frames: list[_Frame] = []
+        self._guard: Guard | None = None
+        self._repositories: dict[str, Any] = {}
 
-INACTIVE: Any = InactiveRepository()
+    # -- what contexts build on ---------------------------------------------------------------
+    def _repository(self, name: str, build: Callable[[], R]) -> R:
+        guard = self._live_guard()
+        found = self._repositories.get(name)
+        if found is None:
+            found = self._repositories[name] = build()
+        guard.check()
+        return found
 
+    def store(self, schema: RecordSchema[E]) -> RecordStore[E]:
+        guard = self._live_guard()
+        return self._backend.store(self._frames[-1].transaction, schema, self.scope, guard)
 
-class TransactionalUnitOfWork(UnitOfWork, Generic[TxT, SavepointT]):
-    def __init__(self, scope: TenantScope, backend_key: object) -> None:
-        super().__init__(scope)
-        self._backend_key = backend_key
-        self._frames: list[_Frame[TxT, SavepointT]] = []
-        self._unbind()
+    def _live_guard(self) -> Guard:
+        guard = self._guard
+        if guard is None:
+            raise UnitOfWorkInactive("use repositories inside `with uow:`")
+        guard.check()
+        return guard
 
-    # -- primitives a backend supplies -------------------------------------------------------
-    @abstractmethod
-    def _begin(self) -> TxT: ...
-
-    @abstractmethod
-    def _commit(self, transaction: TxT) -> None: ...
-
-    @abstractmethod
-    def _rollback(self, transaction: TxT) -> None: ...
-
-    @abstractmethod
-    def _restart(self, transaction: TxT) -> None:
-        """Begin the next transaction after an explicit commit() or rollback()."""
-
-    @abstractmethod
-    def _close(self, transaction: TxT) -> None: ...
-
-    @abstractmethod
-    def _savepoint(self, transaction: TxT) -> SavepointT: ...
-
-    @abstractmethod
-    def _release(self, transaction: TxT, savepoint: SavepointT) -> None: ...
-
-    @abstractmethod
-    def _rollback_to(self, transaction: TxT, savepoint: SavepointT) -> None: ...
-
-    @abstractmethod
-    def _bind(self, transaction: TxT) -> None:
-        """Attach this backend's repositories to the transaction."""
-
-    def _unbind(self) -> None:
-        """Replace the repositories by `INACTIVE`."""
-        for name in REPOSITORY_ATTRIBUTES:
-            setattr(self, name, INACTIVE)
-
-    # -- the shared protocol ----------------------------------------------------------------
+    # -- the protocol -------------------------------------------------------------------------
     def __enter__(self) -> Self:
-        active = _ACTIVE.get().get(self._backend_key)
+        if self._guard is not None:
+            self._guard.check()  # another thread entering an active unit of work is refused here
+        backend = self._backend
+        active = _ACTIVE.get().get(backend.key)
         if active is not None:
             if active.scope != self.scope:
-                raise TenantScopeRequired(
-                    f"cannot join the active unit of work of {active.scope} from {self.scope}"
-                )
-            transaction: TxT = active.transaction
-            frame = _Frame[TxT, SavepointT](transaction, self._savepoint(transaction), None)
+                raise TenantScopeRequired(f"cannot join the active unit of work of {active.scope} from {self.scope}")
+            frame = _Frame(active.transaction, backend.savepoint(active.transaction), None)
         else:
-            transaction = self._begin()
-            entry = _ActiveTransaction(transaction, self.scope)
-            token = _ACTIVE.set({**_ACTIVE.get(), self._backend_key: entry})
+            transaction = backend.begin(self.scope)
+            token = _ACTIVE.set({**_ACTIVE.get(), backend.key: _ActiveTransaction(transaction, self.scope)})
             frame = _Frame(transaction, None, token)
+        if self._guard is None:
+            self._guard = Guard(current_owner())
         self._frames.append(frame)
-        self._bind(frame.transaction)
         return self
 
     def __exit__(
@@ -118,6 +188,7 @@ class TransactionalUnitOfWork(UnitOfWork, Generic[TxT, SavepointT]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._live_guard()
         frame = self._frames.pop()
         try:
             if exc_type is not None:
@@ -127,11 +198,15 @@ class TransactionalUnitOfWork(UnitOfWork, Generic[TxT, SavepointT]):
         finally:
             if frame.token is not None:
                 _ACTIVE.reset(frame.token)
-                self._close(frame.transaction)
-            if self._frames:
-                self._bind(self._frames[-1].transaction)
-            else:
-                self._unbind()
+                self._backend.close(frame.transaction)
+            if not self._frames:
+                self._end_block()
+
+    def _end_block(self) -> None:
+        if self._guard is not None:
+            self._guard.closed = True
+        self._guard = None
+        self._repositories = {}
 
     def commit(self) -> None:
         frame = self._current_frame()
@@ -147,25 +222,48 @@ class TransactionalUnitOfWork(UnitOfWork, Generic[TxT, SavepointT]):
     def active(self) -> bool:
         return bool(self._frames)
 
-    def _current_frame(self) -> _Frame[TxT, SavepointT]:
+    def _current_frame(self) -> _Frame:
         if not self._frames:
             raise UnitOfWorkInactive("commit() and rollback() need an active `with uow:` block")
+        self._live_guard()
         return self._frames[-1]
 
-    def _reopen(self, frame: _Frame[TxT, SavepointT]) -> None:
+    def _reopen(self, frame: _Frame) -> None:
         if frame.savepoint is None:
-            self._restart(frame.transaction)
+            self._backend.restart(frame.transaction, self.scope)
         else:
-            frame.savepoint = self._savepoint(frame.transaction)
+            frame.savepoint = self._backend.savepoint(frame.transaction)
 
-    def _commit_frame(self, frame: _Frame[TxT, SavepointT]) -> None:
+    def _commit_frame(self, frame: _Frame) -> None:
         if frame.savepoint is None:
-            self._commit(frame.transaction)
+            self._backend.commit(frame.transaction)
         else:
-            self._release(frame.transaction, frame.savepoint)
+            self._backend.release(frame.transaction, frame.savepoint)
 
-    def _rollback_frame(self, frame: _Frame[TxT, SavepointT]) -> None:
+    def _rollback_frame(self, frame: _Frame) -> None:
         if frame.savepoint is None:
-            self._rollback(frame.transaction)
+            self._backend.rollback(frame.transaction)
         else:
-            self._rollback_to(frame.transaction, frame.savepoint)
+            self._backend.rollback_to(frame.transaction, frame.savepoint)
+
+
+class ContextFactory(UnitOfWorkFactory[U]):
+    """Opens one context's units of work on one backend. Built by the container: a backend that
+    cannot store one of the context's tables is refused here, at build time, not at first use."""
+
+    def __init__(self, backend: Backend[Any, Any], context: str, schemas: Sequence[RecordSchema[Any]],
+                 open_unit: Callable[[TenantScope], U]) -> None:
+        missing = [schema.table for schema in schemas if not backend.supports(schema)]
+        if missing:
+            raise Unsupported(f"the {backend.name} backend cannot serve the {context} context: "
+                              f"it does not store {', '.join(missing)}")
+        self.backend = backend
+        self.context = context
+        self._open = open_unit
+
+    def __call__(self, scope: TenantScope) -> U:
+        if not isinstance(scope, TenantScope):
+            from domain.shared.errors import ValidationError
+
+            raise ValidationError("scope", f"expected a TenantScope, got {type(scope).__name__}")
+        return self._open(scope)

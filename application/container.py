@@ -9,19 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from adapters.bigquery.backend import BigQueryBackend
 from dependency_injector import containers, providers
 
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
-from adapters.bigquery.unit_of_work import BigQueryDatabase, BigQueryUnitOfWorkFactory
+from adapters.bigquery.database import BigQueryDatabase
 from adapters.clock import ManualClock, SystemClock
+from adapters.memory.backend import MemoryBackend
 from adapters.memory.rate_limit import MemoryRateCounter
-from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
 from adapters.redis.client import RedisSettings, create_redis_client
 from adapters.redis.rate_limit import RedisRateCounter
+from adapters.rules.processing import processing_units
+from adapters.rules.reliability import reliability_units
+from adapters.rules.tenancy import tenancy_units
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
+from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.rate_limit import SqlRateCounter
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from application.processing import executions, subscriptions
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
@@ -77,7 +82,6 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     clock = providers.Singleton(SystemClock)
 
-    memory_database = providers.Singleton(create_memory_database)
     sql_database = providers.Resource(
         _open_sql_database,
         url=settings.provided.database_url,
@@ -88,21 +92,28 @@ class Container(containers.DeclarativeContainer):
     redis_client = providers.Singleton(create_redis_client, redis_settings)
     bigquery_settings = providers.Singleton(_bigquery_settings, settings)
     bigquery_client = providers.Singleton(create_bigquery_client, bigquery_settings)
+    bigquery_database = providers.Singleton(BigQueryDatabase, bigquery_client, bigquery_settings)
 
-    # One factory per backend: contexts on the same backend share its transactions.
-    memory_unit_of_work = providers.Singleton(MemoryUnitOfWorkFactory, memory_database, clock=clock)
-    sql_unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, sql_database, clock=clock)
+    # One backend object per database: units of work of any contexts on it join one transaction.
+    memory = providers.Singleton(MemoryBackend)
+    sql = providers.Singleton(SqlBackend, sql_database)
+    bigquery = providers.Singleton(BigQueryBackend, bigquery_database)
 
+    # One factory per context; a backend that cannot store a context's tables is refused when the
+    # factory is built. Adding a context adds one Selector here.
     tenancy_unit_of_work = providers.Selector(
-        providers.Callable(_backend, settings, "tenancy"), memory=memory_unit_of_work, sql=sql_unit_of_work
+        providers.Callable(_backend, settings, "tenancy"),
+        memory=providers.Singleton(tenancy_units, memory), sql=providers.Singleton(tenancy_units, sql),
     )
     reliability_unit_of_work = providers.Selector(
-        providers.Callable(_backend, settings, "reliability"), memory=memory_unit_of_work, sql=sql_unit_of_work
+        providers.Callable(_backend, settings, "reliability"),
+        memory=providers.Singleton(reliability_units, memory), sql=providers.Singleton(reliability_units, sql),
     )
-    bigquery_database = providers.Singleton(BigQueryDatabase, bigquery_client, bigquery_settings)
     processing_unit_of_work = providers.Selector(
-        providers.Callable(_backend, settings, "processing"), memory=memory_unit_of_work, sql=sql_unit_of_work,
-        bigquery=providers.Singleton(BigQueryUnitOfWorkFactory, bigquery_database, clock=clock),
+        providers.Callable(_backend, settings, "processing"),
+        memory=providers.Singleton(processing_units, memory, clock=clock),
+        sql=providers.Singleton(processing_units, sql, clock=clock, queries=SqlExecutionQueries),
+        bigquery=providers.Singleton(processing_units, bigquery, clock=clock),
     )
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),
@@ -118,7 +129,8 @@ class Container(containers.DeclarativeContainer):
     delete_tenant = providers.Factory(tenancy.DeleteTenant, tenancy_unit_of_work)
     list_tenants = providers.Factory(tenancy.ListTenants, tenancy_unit_of_work)
 
-    register_workflow = providers.Factory(workflows.RegisterWorkflow, reliability_unit_of_work, clock)
+    register_workflow = providers.Factory(workflows.RegisterWorkflow, reliability_unit_of_work, clock,
+                                          tenancy_unit_of_work)
     set_workflow_active = providers.Factory(workflows.SetWorkflowActive, reliability_unit_of_work, clock)
     register_vendor = providers.Factory(workflows.RegisterVendor, reliability_unit_of_work, clock)
     ingest_event = providers.Factory(ingestion.IngestEvent, reliability_unit_of_work, clock)
@@ -131,7 +143,8 @@ class Container(containers.DeclarativeContainer):
     list_incidents = providers.Factory(incidents.ListIncidents, reliability_unit_of_work)
     record_vendor_call = providers.Factory(vendors.RecordVendorCall, reliability_unit_of_work, clock)
     admit_vendor_call = providers.Factory(vendors.AdmitVendorCall, reliability_unit_of_work, clock, rate_counter)
-    activate_kill_switch = providers.Factory(kill_switches.ActivateKillSwitch, reliability_unit_of_work, clock)
+    activate_kill_switch = providers.Factory(kill_switches.ActivateKillSwitch, reliability_unit_of_work, clock,
+                                             tenancy_unit_of_work)
     release_kill_switch = providers.Factory(kill_switches.ReleaseKillSwitch, reliability_unit_of_work, clock)
 
     purchase_processor = providers.Factory(subscriptions.PurchaseProcessor, processing_unit_of_work, clock)

@@ -16,33 +16,41 @@ from domain.processing.filters import ExecutionFilter, PurchasedProcessorFilter,
 from domain.processing.subscriptions import PurchasedProcessor, UnderwritingProcessor
 from domain.shared.fields import FieldKind
 from domain.shared.sorting import SortField
-from ports.records import RecordSchema
+from ports.records import RecordSchema, UniqueKey
 from ports.repository import CrudRepository
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 _COMMON = {"id": FieldKind.UUID, "created_at": FieldKind.DATETIME, "updated_at": FieldKind.DATETIME}
 
 PURCHASED_PROCESSOR_SCHEMA: RecordSchema[PurchasedProcessor] = RecordSchema(
-    entity="PurchasedProcessor", model=PurchasedProcessor, scope_field="organization_id",
+    entity="PurchasedProcessor", model=PurchasedProcessor, table="purchased_processors", scope_field="organization_id",
     fields={**_COMMON, "processor": FieldKind.STRING, "status": FieldKind.STRING, "auto": FieldKind.BOOLEAN,
             "name": FieldKind.STRING, "purchased_at": FieldKind.DATETIME},
 )
 UNDERWRITING_PROCESSOR_SCHEMA: RecordSchema[UnderwritingProcessor] = RecordSchema(
-    entity="UnderwritingProcessor", model=UnderwritingProcessor, scope_field="organization_id",
+    entity="UnderwritingProcessor", model=UnderwritingProcessor, table="underwriting_processors",
+    scope_field="organization_id",
     fields={**_COMMON, "underwriting_id": FieldKind.UUID, "processor": FieldKind.STRING,
             "enabled": FieldKind.BOOLEAN, "auto": FieldKind.BOOLEAN},
-    unique_keys={"processor": ("organization_id", "underwriting_id", "processor")},
+    unique_keys={"processor": UniqueKey(("organization_id", "underwriting_id", "processor"))},
 )
-EXECUTION_SCHEMA: RecordSchema[Execution] = RecordSchema(
-    entity="Execution", model=Execution, scope_field="organization_id",
-    fields={**_COMMON, "underwriting_id": FieldKind.UUID, "underwriting_processor_id": FieldKind.UUID,
-            "processor": FieldKind.STRING, "status": FieldKind.STRING, "enabled": FieldKind.BOOLEAN,
-            "payload_hash": FieldKind.STRING},
-    default_sort=(SortField("created_at"),),
-)
-
 DEDUPLICATED_STATUSES = frozenset({ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.COMPLETED})
 """At most one execution in these statuses per (organization, underwriting processor, payload hash):
 a failed one does not count, so it can be retried as a new execution."""
+LIVE_STATUS_VALUES = tuple(sorted(status.value for status in DEDUPLICATED_STATUSES))
+LIVE_PAYLOAD_KEY = ("organization_id", "underwriting_processor_id", "payload_hash")
+LIVE_PAYLOAD = "live_payload"
+"""The partial unique key of executions: a partial unique index in SQL."""
+
+EXECUTION_SCHEMA: RecordSchema[Execution] = RecordSchema(
+    entity="Execution", model=Execution, table="processor_executions", scope_field="organization_id",
+    fields={**_COMMON, "underwriting_id": FieldKind.UUID, "underwriting_processor_id": FieldKind.UUID,
+            "processor": FieldKind.STRING, "status": FieldKind.STRING, "enabled": FieldKind.BOOLEAN,
+            "payload_hash": FieldKind.STRING},
+    unique_keys={LIVE_PAYLOAD: UniqueKey(LIVE_PAYLOAD_KEY, only=("status", LIVE_STATUS_VALUES))},
+    default_sort=(SortField("created_at"),),
+)
+
 
 
 class PurchasedProcessorStore(CrudRepository[PurchasedProcessor, PurchasedProcessorFilter]):
@@ -167,3 +175,19 @@ class ExecutionRepository(CrudRepository[Execution, ExecutionFilter]):
 
     @abstractmethod
     def get_execution_count(self, uw_id: uuid.UUID, processor: str | None = None) -> int: ...
+
+
+class ProcessingUnitOfWork(UnitOfWork):
+    """The processing context's unit of work (spec 000)."""
+
+    @property
+    @abstractmethod
+    def processors(self) -> ProcessorRepository:
+        """Processor catalog, purchased and underwriting processors."""
+
+    @property
+    @abstractmethod
+    def executions(self) -> ExecutionRepository: ...
+
+
+ProcessingUnitOfWorkFactory = UnitOfWorkFactory[ProcessingUnitOfWork]

@@ -21,52 +21,57 @@ from domain.reliability.filters import (
     VendorFilter,
     WorkflowFilter,
 )
-from domain.reliability.incident import Incident, IncidentStatus
+from domain.reliability.incident import OPEN_STATUSES, Incident, IncidentStatus
 from domain.reliability.kill_switch import KillSwitch
 from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
 from domain.shared.fields import FieldKind
 from domain.shared.pagination import OffsetPageRequest, Page
 from domain.shared.sorting import SortDirection, SortField
-from ports.records import RecordSchema
+from ports.records import RecordSchema, UniqueKey
 from ports.repository import CrudRepository
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 _COMMON = {"id": FieldKind.UUID, "created_at": FieldKind.DATETIME, "updated_at": FieldKind.DATETIME}
 
 WORKFLOW_SCHEMA: RecordSchema[Workflow] = RecordSchema(
-    entity="Workflow", model=Workflow,
+    entity="Workflow", model=Workflow, table="workflows",
     fields={**_COMMON, "name": FieldKind.STRING, "is_active": FieldKind.BOOLEAN},
-    unique_keys={"name": ("tenant_id", "name")},
+    unique_keys={"name": UniqueKey(("tenant_id", "name"))},
 )
 VENDOR_SCHEMA: RecordSchema[Vendor] = RecordSchema(
-    entity="Vendor", model=Vendor, scope_field=None,
+    entity="Vendor", model=Vendor, table="vendors", scope_field=None,
     fields={**_COMMON, "name": FieldKind.STRING, "circuit_breaker_state": FieldKind.STRING},
-    unique_keys={"name": ("name",)},
+    unique_keys={"name": UniqueKey(("name",))},
 )
 EVENT_SCHEMA: RecordSchema[Event] = RecordSchema(
-    entity="Event", model=Event,
+    entity="Event", model=Event, table="events",
     fields={**_COMMON, "workflow_id": FieldKind.UUID, "event_type": FieldKind.STRING,
             "correlation_id": FieldKind.STRING, "occurred_at": FieldKind.DATETIME},
-    unique_keys={"idempotency_key": ("tenant_id", "idempotency_key")},
+    unique_keys={"idempotency_key": UniqueKey(("tenant_id", "idempotency_key"))},
     default_sort=(SortField("occurred_at"),),
 )
+OPEN_STATUS_VALUES = tuple(status.value for status in IncidentStatus if status in OPEN_STATUSES)
+"""In the enum's order, so that the partial index's predicate text is stable."""
 INCIDENT_SCHEMA: RecordSchema[Incident] = RecordSchema(
-    entity="Incident", model=Incident,
+    entity="Incident", model=Incident, table="incidents",
     fields={**_COMMON, "workflow_id": FieldKind.UUID, "status": FieldKind.STRING, "severity": FieldKind.STRING,
             "signature": FieldKind.STRING, "event_count": FieldKind.INTEGER,
             "first_seen_at": FieldKind.DATETIME, "last_seen_at": FieldKind.DATETIME},
+    # At most one open incident per signature and tenant: a partial unique index in SQL.
+    unique_keys={"open_signature": UniqueKey(("tenant_id", "signature"), only=("status", OPEN_STATUS_VALUES))},
     default_sort=(SortField("created_at", SortDirection.DESC),),
 )
 DECISION_SCHEMA: RecordSchema[Decision] = RecordSchema(
-    entity="Decision", model=Decision,
+    entity="Decision", model=Decision, table="decisions",
     fields={**_COMMON, "incident_id": FieldKind.UUID, "decision_type": FieldKind.STRING},
 )
 ACTION_SCHEMA: RecordSchema[Action] = RecordSchema(
-    entity="Action", model=Action,
+    entity="Action", model=Action, table="actions",
     fields={**_COMMON, "incident_id": FieldKind.UUID, "status": FieldKind.STRING, "action_type": FieldKind.STRING},
 )
 KILL_SWITCH_SCHEMA: RecordSchema[KillSwitch] = RecordSchema(
-    entity="KillSwitch", model=KillSwitch,
+    entity="KillSwitch", model=KillSwitch, table="kill_switches",
     fields={**_COMMON, "workflow_id": FieldKind.UUID, "is_active": FieldKind.BOOLEAN},
 )
 
@@ -176,3 +181,39 @@ class KillSwitchRepository(CrudRepository[KillSwitch, KillSwitchFilter]):
     @property
     def entity_name(self) -> str:
         return KILL_SWITCH_SCHEMA.entity
+
+
+class ReliabilityUnitOfWork(UnitOfWork):
+    """The reliability context's unit of work (spec 001)."""
+
+    @property
+    @abstractmethod
+    def workflows(self) -> WorkflowRepository: ...
+
+    @property
+    @abstractmethod
+    def vendors(self) -> VendorRepository:
+        """Global: the same vendors from every scope."""
+
+    @property
+    @abstractmethod
+    def events(self) -> EventRepository: ...
+
+    @property
+    @abstractmethod
+    def incidents(self) -> IncidentRepository: ...
+
+    @property
+    @abstractmethod
+    def decisions(self) -> DecisionRepository: ...
+
+    @property
+    @abstractmethod
+    def actions(self) -> ActionRepository: ...
+
+    @property
+    @abstractmethod
+    def kill_switches(self) -> KillSwitchRepository: ...
+
+
+ReliabilityUnitOfWorkFactory = UnitOfWorkFactory[ReliabilityUnitOfWork]

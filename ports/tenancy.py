@@ -8,11 +8,13 @@ from domain.shared.fields import FieldKind
 from domain.shared.sorting import SortField
 from domain.tenancy.filters import TenantFilter
 from domain.tenancy.tenant import Tenant
-from ports.records import RecordSchema
+from ports.records import RecordSchema, UniqueKey
 from ports.repository import CrudRepository
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 TENANT_SCHEMA: RecordSchema[Tenant] = RecordSchema(
     entity="Tenant",
+    table="tenants",
     model=Tenant,
     fields={
         "id": FieldKind.UUID,
@@ -25,7 +27,7 @@ TENANT_SCHEMA: RecordSchema[Tenant] = RecordSchema(
     # A tenant is its own scope: a unit of work for tenant T sees the tenant T and nothing else.
     scope_field="id",
     visible_to_system=True,
-    unique_keys={"slug": ("slug",)},
+    unique_keys={"slug": UniqueKey(("slug",))},
     default_sort=(SortField("created_at"),),
 )
 
@@ -39,3 +41,15 @@ class TenantRepository(CrudRepository[Tenant, TenantFilter]):
     @property
     def entity_name(self) -> str:
         return TENANT_SCHEMA.entity
+
+
+class TenancyUnitOfWork(UnitOfWork):
+    """The tenancy context's unit of work."""
+
+    @property
+    @abstractmethod
+    def tenants(self) -> TenantRepository:
+        """Tenants; from a tenant's unit of work, that tenant only."""
+
+
+TenancyUnitOfWorkFactory = UnitOfWorkFactory[TenancyUnitOfWork]

@@ -1,53 +1,26 @@
-"""The unit of work: one transaction, one tenant, every repository of the backend.
+"""The unit-of-work mechanics every context shares: one transaction, one tenant, no repositories.
 
-`with uow:` commits on a clean exit and rolls back on an exception. A unit of work entered while
-another of the same backend is active in the same context (thread or task) joins it as a
-savepoint, as spec 003's transaction manager propagates its transaction through the context.
+`with uow:` commits on a clean exit and rolls back on an exception. Each context's port module
+declares its own unit of work on top of this one, carrying that context's repositories only
+(`TenancyUnitOfWork.tenants`, `ProcessingUnitOfWork.executions`...). Units of work of any contexts
+entered on the same database in the same thread or task join one transaction (a nested one takes a
+savepoint), as spec 003's transaction manager propagates its transaction through the context.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from domain.shared.scope import TenantScope
-from ports.processing import ExecutionRepository, ProcessorRepository
-from ports.reliability import (
-    ActionRepository,
-    DecisionRepository,
-    EventRepository,
-    IncidentRepository,
-    KillSwitchRepository,
-    VendorRepository,
-    WorkflowRepository,
-)
-from ports.tenancy import TenantRepository
-
-REPOSITORY_ATTRIBUTES = (
-    "tenants", "workflows", "vendors", "events", "incidents", "decisions", "actions", "kill_switches",
-    "processors", "executions",
-)
-"""Every repository a unit of work carries, in the order they are declared below."""
 
 
 class UnitOfWork(ABC):
-    tenants: TenantRepository
-    """Tenants; from a tenant's unit of work, that tenant only."""
-    workflows: WorkflowRepository
-    vendors: VendorRepository
-    """Global: the same vendors from every scope."""
-    events: EventRepository
-    incidents: IncidentRepository
-    decisions: DecisionRepository
-    actions: ActionRepository
-    kill_switches: KillSwitchRepository
-    processors: ProcessorRepository
-    """Processor catalog, purchased and underwriting processors (spec 000)."""
-    executions: ExecutionRepository
+    """A transaction bound to one tenant (or to the system scope). It belongs to the thread or task
+    that entered it: used from another one while active, it raises `UnitOfWorkNotOwned`."""
 
-    def __init__(self, scope: TenantScope) -> None:
-        self.scope = scope
+    scope: TenantScope
 
     @abstractmethod
     def __enter__(self) -> Self: ...
@@ -68,15 +41,23 @@ class UnitOfWork(ABC):
     def rollback(self) -> None:
         """Discard the work since the last commit (nested: since its savepoint) and go on."""
 
+    @property
+    @abstractmethod
+    def active(self) -> bool:
+        """Whether a `with` block of this unit of work is open."""
 
-class UnitOfWorkFactory(ABC):
-    """Opens units of work on one backend."""
+
+U = TypeVar("U", bound=UnitOfWork, covariant=True)
+
+
+class UnitOfWorkFactory(ABC, Generic[U]):
+    """Opens units of work of one context on one backend."""
 
     @abstractmethod
-    def __call__(self, scope: TenantScope) -> UnitOfWork: ...
+    def __call__(self, scope: TenantScope) -> U: ...
 
-    def for_tenant(self, tenant: object) -> UnitOfWork:
+    def for_tenant(self, tenant: object) -> U:
         return self(TenantScope.of(tenant))
 
-    def system(self) -> UnitOfWork:
+    def system(self) -> U:
         return self(TenantScope.system())

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
+from adapters.memory.backend import MemoryBackend
+from adapters.rules.processing import processing_units
+from adapters.rules.reliability import reliability_units
+from adapters.rules.tenancy import tenancy_units
 from adapters.sql import migrate
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.metadata import metadata
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from ports.unit_of_work import UnitOfWorkFactory
+from adapters.sql.processing import SqlExecutionQueries
+from adapters.transactions import Backend
+from ports.processing import ProcessingUnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 from tests.servers import (
     BigQueryEmulator,
     PostgresServer,
@@ -93,16 +101,38 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def uow_factory(backend: str, request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
-    """A unit-of-work factory on an empty database of the backend under test."""
+def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[Any, Any]]:
+    """The backend under test, on an empty database."""
     if backend == "memory":
-        yield MemoryUnitOfWorkFactory(create_memory_database())
+        yield MemoryBackend()
         return
     database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
     cleaner = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else database.engine
     _empty(cleaner)
-    yield SqlUnitOfWorkFactory(database)
+    yield SqlBackend(database)
     _empty(cleaner)
+
+
+def processing_units_on(storage: Backend[Any, Any]) -> ProcessingUnitOfWorkFactory:
+    """The processing factory as the container builds it: SQL answers its two queries itself."""
+    if isinstance(storage, SqlBackend):
+        return processing_units(storage, queries=SqlExecutionQueries)
+    return processing_units(storage)
+
+
+@pytest.fixture
+def tenancy_uow(storage: Backend[Any, Any]) -> TenancyUnitOfWorkFactory:
+    return tenancy_units(storage)
+
+
+@pytest.fixture
+def reliability_uow(storage: Backend[Any, Any]) -> ReliabilityUnitOfWorkFactory:
+    return reliability_units(storage)
+
+
+@pytest.fixture
+def processing_uow(storage: Backend[Any, Any]) -> ProcessingUnitOfWorkFactory:
+    return processing_units_on(storage)
 
 
 @pytest.fixture
@@ -123,9 +153,8 @@ def uow_factory_for_cleanup(request: pytest.FixtureRequest) -> Iterator[Callable
 
 
 @pytest.fixture
-def postgres_uow(request: pytest.FixtureRequest, postgres_admin_engine: sa.Engine,
-                 postgres_database: SqlDatabase) -> Iterator[UnitOfWorkFactory]:
-    """The PostgreSQL unit-of-work factory alone, for PostgreSQL-only tests."""
+def postgres_storage(postgres_admin_engine: sa.Engine, postgres_database: SqlDatabase) -> Iterator[SqlBackend]:
+    """The PostgreSQL backend alone, on an empty database, for PostgreSQL-only tests."""
     _empty(postgres_admin_engine)
-    yield SqlUnitOfWorkFactory(postgres_database)
+    yield SqlBackend(postgres_database)
     _empty(postgres_admin_engine)

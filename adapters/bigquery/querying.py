@@ -154,26 +154,45 @@ def condition_sql(definition: TableDefinition[Any], params: Parameters, conditio
 
 
 def order_sql(definition: TableDefinition[Any], sort: Sort, alias: str = "r") -> str:
-    return ", ".join(
-        f"{alias}.{_comparable(definition, item.field).name} {'DESC' if item.descending else 'ASC'}"
-        for item in sort.fields
-    )
+    """ORDER BY of `sort`, NULL lowest as on every backend: `NULLS FIRST` ascending and `NULLS LAST`
+    descending, explicit on nullable columns (BigQuery's default already, but not every engine that
+    speaks its dialect, the emulator's DuckDB among them)."""
+    parts: list[str] = []
+    for item in sort.fields:
+        column = _comparable(definition, item.field)
+        direction = "DESC" if item.descending else "ASC"
+        if column.nullable:
+            direction += " NULLS LAST" if item.descending else " NULLS FIRST"
+        parts.append(f"{alias}.{column.name} {direction}")
+    return ", ".join(parts)
 
 
 def keyset_sql(definition: TableDefinition[Any], params: Parameters, sort: Sort, position: Sequence[Any],
                alias: str = "r") -> str:
-    """Rows strictly after `position` in `sort` order: (a > x) OR (a = x AND b > y) OR ..."""
-    anchors: list[tuple[str, str]] = []
+    """Rows strictly after `position` in `sort` order: (a > x) OR (a = x AND b > y) OR ..., NULL lowest
+    (the rules are `adapters/sql/ordering.py`'s): after a NULL anchor ascending, every non-NULL value;
+    after one descending, nothing; below a set anchor descending, the NULLs too."""
+    if len(position) != len(sort.fields):
+        raise ValidationError("cursor", f"a position has {len(sort.fields)} values, got {len(position)}")
+    anchors: list[tuple[Column, str, str | None]] = []
     for item, value in zip(sort.fields, position, strict=True):
         column = _comparable(definition, item.field)
-        anchors.append((f"{alias}.{column.name}", params.scalar(column.parameter_type, column.encode(value))))
+        anchor = None if value is None else params.scalar(column.parameter_type, column.encode(value))
+        anchors.append((column, f"{alias}.{column.name}", anchor))
     branches: list[str] = []
     for index, item in enumerate(sort.fields):
-        target, anchor = anchors[index]
-        step = f"{target} {'<' if item.descending else '>'} {anchor}"
-        equal = [f"{t} = {a}" for t, a in anchors[:index]]
+        column, target, anchor = anchors[index]
+        if anchor is None:
+            if item.descending:
+                continue  # nothing is below NULL
+            step = f"{target} IS NOT NULL"
+        elif item.descending:
+            step = f"({target} < {anchor} OR {target} IS NULL)" if column.nullable else f"{target} < {anchor}"
+        else:
+            step = f"{target} > {anchor}"
+        equal = [f"{t} IS NULL" if a is None else f"{t} = {a}" for _, t, a in anchors[:index]]
         branches.append("(" + " AND ".join([*equal, step]) + ")")
-    return "(" + " OR ".join(branches) + ")"
+    return "(" + " OR ".join(branches) + ")" if branches else "FALSE"
 
 
 # -- the runner ----------------------------------------------------------------------------------

@@ -9,16 +9,18 @@ Mutable records are append-only row versions. Every table has the spec's columns
   again, after which `version` restarts at 1 and `row_version` goes on.
 - `deleted`: a tombstone, the version a delete writes.
 - `commit_id`: the unit of work that wrote the row. A row is visible once `processing_commits` holds
-  its commit as committed (see `adapters/bigquery/unit_of_work.py`).
+  its commit as committed (see `adapters/bigquery/publish.py`).
 
 JSON columns are never compared in SQL; deduplication compares `payload_hash` (the spec's column,
 SHA-256 of the canonical payload), which is stored beside `payload`. Tables are partitioned by
 `DATE(created_at)` and clustered by `organization_id` and their lookup key. `processing_commits` is
 range-partitioned by a tenant bucket instead: it is where commits of one tenant serialize (one
-partition per bucket makes their publishing statements conflict, see the unit of work).
+partition per bucket makes their publishing statements conflict, see `publish.py`).
 
 Table names only ever come from `TABLES` (an allow-list); project and dataset names are checked,
-and every job runs with the dataset as its default, so statements name tables alone.
+and every job runs with the dataset as its default, so statements name tables alone. A table's name
+and unique keys are its `RecordSchema`'s (`ports/processing.py`), the partial live-payload key of
+executions included: each key is declared once, there.
 """
 
 from __future__ import annotations
@@ -28,36 +30,31 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from adapters.bigquery.client import BigQuerySettings
-from adapters.processing import LIVE_PAYLOAD_KEY, LIVE_STATUS_VALUES
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.subscriptions import PriceUnit, PurchasedProcessor, SubscriptionStatus, UnderwritingProcessor
 from domain.shared.entity import Entity
-from domain.shared.errors import StorageError
+from domain.shared.errors import Conflict, StorageError
 from ports.processing import EXECUTION_SCHEMA, PURCHASED_PROCESSOR_SCHEMA, UNDERWRITING_PROCESSOR_SCHEMA
-from ports.records import RecordSchema
+from ports.records import RecordSchema, UniqueKey
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
 E = TypeVar("E", bound=Entity)
 
-PURCHASED = "purchased_processors"
-UNDERWRITING = "underwriting_processors"
-EXECUTIONS = "processor_executions"
+PURCHASED = PURCHASED_PROCESSOR_SCHEMA.table
+UNDERWRITING = UNDERWRITING_PROCESSOR_SCHEMA.table
+EXECUTIONS = EXECUTION_SCHEMA.table
 COMMITS = "processing_commits"
 
 TENANT_BUCKETS = 4000
 """Range partitions of `processing_commits` (BigQuery allows 10,000 partitions per table)."""
-
-LIVE_PAYLOAD = "live_payload"
-"""The partial unique key of executions (a partial unique index in SQL)."""
-
 
 class Codec(StrEnum):
     """How a column's value travels between an aggregate and BigQuery."""
@@ -136,36 +133,18 @@ class Column:
                 return value
 
 
-@dataclass(frozen=True, slots=True)
-class UniqueKey:
-    """Attributes no two live records of a table may share. `only` makes it partial: it binds only
-    the records whose attribute `only[0]` has one of the values `only[1]`."""
-
-    fields: tuple[str, ...]
-    only: tuple[str, tuple[str, ...]] | None = None
-
-    def binds(self, row: Entity) -> bool:
-        if self.only is None:
-            return True
-        value = getattr(row, self.only[0])
-        return (value.value if isinstance(value, Enum) else value) in self.only[1]
-
-    def value_of(self, row: Entity) -> tuple[Any, ...]:
-        return tuple(getattr(row, name) for name in self.fields)
-
-
 STORAGE_COLUMNS = ("row_version", "deleted", "commit_id")
 
 
 @dataclass(frozen=True, slots=True)
 class TableDefinition(Generic[E]):
-    name: str
+    """How the records of one `RecordSchema` are stored: columns, codecs and clustering."""
+
     record: RecordSchema[E]
     columns: tuple[Column, ...]
     """The aggregate's attributes, every one of them, in the model's order."""
     clustering: tuple[str, ...]
     """`organization_id`, the lookup key, `id` (BigQuery allows four)."""
-    unique_keys: Mapping[str, UniqueKey] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -175,8 +154,21 @@ class TableDefinition(Generic[E]):
                                  f"{self.record.model.__name__}")
 
     @property
+    def name(self) -> str:
+        return self.record.table
+
+    @property
     def entity(self) -> str:
         return self.record.entity
+
+    @property
+    def unique_keys(self) -> Mapping[str, UniqueKey]:
+        """The schema's unique keys, partial ones included (they bind only the rows `binds` accepts)."""
+        return self.record.unique_keys
+
+    def taken(self, key_name: str, row: Entity) -> Conflict:
+        """The refusal of `row` because its key `key_name` (`id`: the primary key) is taken."""
+        return Conflict(self.entity, self.record.taken(key_name, row))
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -201,7 +193,6 @@ def _stamps() -> tuple[Column, ...]:
 
 
 PURCHASED_TABLE: TableDefinition[PurchasedProcessor] = TableDefinition(
-    name=PURCHASED,
     record=PURCHASED_PROCESSOR_SCHEMA,
     columns=(
         Column("id", Codec.UUID), Column("organization_id", Codec.UUID), Column("processor", Codec.TEXT),
@@ -216,7 +207,6 @@ PURCHASED_TABLE: TableDefinition[PurchasedProcessor] = TableDefinition(
 )
 
 UNDERWRITING_TABLE: TableDefinition[UnderwritingProcessor] = TableDefinition(
-    name=UNDERWRITING,
     record=UNDERWRITING_PROCESSOR_SCHEMA,
     columns=(
         Column("id", Codec.UUID), Column("organization_id", Codec.UUID), Column("underwriting_id", Codec.UUID),
@@ -226,12 +216,10 @@ UNDERWRITING_TABLE: TableDefinition[UnderwritingProcessor] = TableDefinition(
         *_stamps(),
     ),
     clustering=("organization_id", "underwriting_id", "id"),
-    unique_keys={name: UniqueKey(fields) for name, fields in UNDERWRITING_PROCESSOR_SCHEMA.unique_keys.items()},
     description="Underwriting-level processor configurations (spec 000), one row per version.",
 )
 
 EXECUTIONS_TABLE: TableDefinition[Execution] = TableDefinition(
-    name=EXECUTIONS,
     record=EXECUTION_SCHEMA,
     columns=(
         Column("id", Codec.UUID), Column("organization_id", Codec.UUID), Column("underwriting_id", Codec.UUID),
@@ -248,10 +236,6 @@ EXECUTIONS_TABLE: TableDefinition[Execution] = TableDefinition(
     ),
     # The deduplication check (processor, payload hash) is the hot lookup of the write path.
     clustering=("organization_id", "underwriting_processor_id", "payload_hash", "id"),
-    unique_keys={
-        **{name: UniqueKey(fields) for name, fields in EXECUTION_SCHEMA.unique_keys.items()},
-        LIVE_PAYLOAD: UniqueKey(LIVE_PAYLOAD_KEY, only=("status", LIVE_STATUS_VALUES)),
-    },
     description="Processor executions (spec 000), one row per version.",
 )
 

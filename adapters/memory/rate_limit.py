@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from adapters.reliability import rate_counter_arguments
+from adapters.rate_limit import rate_counter_arguments
 from ports.rate_limit import RateCounter
 
 

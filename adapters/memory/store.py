@@ -18,12 +18,13 @@ import copy
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.shared.entity import Entity
 from domain.shared.errors import ConcurrencyConflict, Conflict, StorageUnavailable
+from ports.records import RecordSchema, taken_detail
 
 _DELETED: Any = object()
 
@@ -37,38 +38,26 @@ _Claim = tuple[str, str, tuple[Any, ...]]
 """(table, key name, values) claimed by a live transaction's insert."""
 
 
-@dataclass(frozen=True, slots=True)
-class TableRules:
-    entity: str
-    unique_keys: Mapping[str, tuple[str, ...]]
-    partial: Mapping[str, Callable[[Entity], bool]] = field(default_factory=dict)
-    """Keys that bind only the rows a predicate accepts, by key name: a partial unique index."""
-
-    def keys_of(self, row: Entity) -> Iterator[KeyValue]:
-        """The unique keys `row` holds (a partial key only when its predicate accepts the row)."""
-        for name, attrs in self.unique_keys.items():
-            applies = self.partial.get(name)
-            if applies is None or applies(row):
-                yield name, _key(row, attrs)
-
-
 class MemoryDatabase:
     """Committed state of every table; shared by all units of work of one container."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[uuid.UUID, Entity]] = {}
-        self.rules: dict[str, TableRules] = {}
+        self.rules: dict[str, RecordSchema[Any]] = {}
         self.ended = threading.Condition(self.lock)
         """Notified whenever a transaction gives up its claims."""
         self.claims: dict[_Claim, MemoryTransaction] = {}
         self.waiting: dict[int, MemoryTransaction] = {}
         """Who waits for whom (by the waiter's id), to refuse a wait that would deadlock."""
 
-    def register(self, table: str, rules: TableRules) -> None:
-        with self.lock:
-            self.tables.setdefault(table, {})
-            self.rules[table] = rules
+    def register(self, schema: RecordSchema[Any]) -> str:
+        """Create the schema's table on first use (a memory database holds any context's tables)."""
+        if schema.table not in self.rules:
+            with self.lock:
+                self.tables.setdefault(schema.table, {})
+                self.rules.setdefault(schema.table, schema)
+        return schema.table
 
     def begin(self) -> MemoryTransaction:
         return MemoryTransaction(self)
@@ -170,15 +159,15 @@ class MemoryTransaction:
         if not rules.unique_keys:
             return
         replaced = {row.id for row in rows}
-        taken = {key for other in visible if other.id not in replaced for key in rules.keys_of(other)}
+        taken = {key for other in visible if other.id not in replaced for key in _keys_of(rules, other)}
         for row in rows:
-            for key in rules.keys_of(row):
+            for key in _keys_of(rules, row):
                 if key in taken:
                     raise _taken(rules, key)
                 taken.add(key)
 
     # -- claims -------------------------------------------------------------------------------
-    def _wait_for_claims(self, table: str, rows: list[Entity], rules: TableRules) -> None:
+    def _wait_for_claims(self, table: str, rows: list[Entity], rules: RecordSchema[Any]) -> None:
         """Called with the database lock held; returns with it held and no foreign claim on `rows`."""
         database = self.database
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
@@ -251,7 +240,7 @@ class MemoryTransaction:
                     current_version = current.version if current is not None else None
                     if current_version != write.base_version:
                         if write.base_version is None:
-                            raise Conflict(rules.entity, f"id {key} is already taken")
+                            raise _taken(rules, ("id", (key,)))
                         raise ConcurrencyConflict(rules.entity, key, write.base_version)
                 written = [write.row for write in pending.values() if write.row is not None]
                 others = (row for key, row in committed.items() if key not in pending)
@@ -272,18 +261,17 @@ class MemoryTransaction:
             self._release_claims()
 
 
-def _key(row: Entity, attrs: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(getattr(row, attr) for attr in attrs)
+def _keys_of(rules: RecordSchema[Any], row: Entity) -> Iterator[KeyValue]:
+    """The unique keys `row` holds (a partial key only when it binds the row)."""
+    for name, key in rules.unique_keys.items():
+        if key.binds(row):
+            yield name, key.value_of(row)
 
 
-def _taken(rules: TableRules, key: KeyValue) -> Conflict:
-    name, value = key
-    if name == "id":
-        return Conflict(rules.entity, f"id {value[0]} is already taken")
-    shown = value[0] if len(value) == 1 else value
-    return Conflict(rules.entity, f"{name} {shown!r} is already taken")
+def _taken(rules: RecordSchema[Any], key: KeyValue) -> Conflict:
+    return Conflict(rules.entity, taken_detail(*key))
 
 
-def _claims_of(rules: TableRules, row: Entity) -> Iterator[KeyValue]:
+def _claims_of(rules: RecordSchema[Any], row: Entity) -> Iterator[KeyValue]:
     yield "id", (row.id,)
-    yield from rules.keys_of(row)
+    yield from _keys_of(rules, row)

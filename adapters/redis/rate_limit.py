@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from adapters.reliability import rate_counter_arguments
+from adapters.rate_limit import rate_counter_arguments
 from domain.shared.errors import StorageUnavailable
 from ports.rate_limit import RateCounter
 

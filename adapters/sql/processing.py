@@ -1,5 +1,5 @@
-"""The processing tables and repositories in SQL (spec 000): the shared rules of
-`adapters.processing` over `SqlRecords`, with SQL primitives.
+"""The processing tables in SQL (spec 000), and the two executions queries SQL answers in one
+statement each.
 
 Spec 000's tables and columns, plus `created_at`, `updated_at` and `version` on each (optimistic
 concurrency: `UPDATE ... WHERE id AND version`). PostgreSQL stores JSONB, UUID, UUID[] and TEXT[];
@@ -16,26 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-from adapters.processing import (
-    LIVE_PAYLOAD_KEY,
-    LIVE_STATUS_VALUES,
-    ExecutionRules,
-    ProcessorRules,
-    PurchasedRecords,
-    UnderwritingRecords,
-)
-from adapters.sql.crud import dialect_insert
+from adapters.records.store import RecordStore
+from adapters.rules.execution_queries import ExecutionQueries
 from adapters.sql.errors import translated
 from adapters.sql.metadata import metadata
-from adapters.sql.reliability import SqlRecords, StrEnumText
-from adapters.sql.types import UtcDateTime, json_document, text
-from domain.processing.catalog import ProcessorCatalog
+from adapters.sql.records import SqlRecordStore
+from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text, version_columns
 from domain.processing.execution import Execution, ExecutionStatus
-from domain.processing.filters import ExecutionFilter, PurchasedProcessorFilter, UnderwritingProcessorFilter
-from domain.processing.subscriptions import PriceUnit, PurchasedProcessor, SubscriptionStatus, UnderwritingProcessor
-from domain.shared.scope import TenantScope
-from ports.clock import Clock
-from ports.processing import EXECUTION_SCHEMA, PURCHASED_PROCESSOR_SCHEMA, UNDERWRITING_PROCESSOR_SCHEMA
+from domain.processing.subscriptions import PriceUnit, SubscriptionStatus, UnderwritingProcessor
+from ports.processing import EXECUTION_SCHEMA, LIVE_PAYLOAD, LIVE_PAYLOAD_KEY
 
 
 class HexUuidList(sa.TypeDecorator[list[uuid.UUID]]):
@@ -60,14 +49,6 @@ def text_list() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 
 
-def _stamps() -> list[sa.Column[Any]]:
-    return [
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-    ]
-
-
 # Index names are explicit: the naming convention's would pass PostgreSQL's 63-character limit.
 purchased_processors = sa.Table(
     "purchased_processors",
@@ -83,7 +64,7 @@ purchased_processors = sa.Table(
     sa.Column("price_unit", StrEnumText(PriceUnit), nullable=False),
     sa.Column("purchased_at", UtcDateTime(), nullable=False),
     sa.Column("purchased_by", sa.Uuid(), nullable=True),
-    *_stamps(),
+    *version_columns(),
     # get_processor_by_name; get_purchased_processors_by_organization and listings use the second.
     sa.Index("ix_purchased_processors_processor", "organization_id", "processor", "status"),
     sa.Index("ix_purchased_processors_created", "organization_id", "created_at", "id"),
@@ -103,14 +84,14 @@ underwriting_processors = sa.Table(
     sa.Column("config_override", json_document(), nullable=False),
     sa.Column("effective_config", json_document(), nullable=False),
     sa.Column("current_executions_list", uuid_list(), nullable=False),
-    *_stamps(),
+    *version_columns(),
     # The schema's unique key; its (organization_id, underwriting_id) prefix serves get_underwriting_processors.
     sa.UniqueConstraint("organization_id", "underwriting_id", "processor", name="uq_underwriting_processors_processor"),
     sa.Index("ix_underwriting_processors_created", "organization_id", "created_at", "id"),
 )
 
-LIVE_EXECUTION = "status IN ({})".format(", ".join(f"'{value}'" for value in LIVE_STATUS_VALUES))
-"""The predicate of the partial unique index; ON CONFLICT repeats it so that the index is inferred."""
+LIVE_EXECUTION = EXECUTION_SCHEMA.unique_keys[LIVE_PAYLOAD].predicate_sql()
+"""The predicate of the partial unique index, from the schema's partial key."""
 
 processor_executions = sa.Table(
     "processor_executions",
@@ -135,7 +116,7 @@ processor_executions = sa.Table(
     sa.Column("failed_reason", text(5000), nullable=True),
     sa.Column("updated_execution_id", sa.Uuid(), nullable=True),
     sa.Column("disabled_at", UtcDateTime(), nullable=True),
-    *_stamps(),
+    *version_columns(),
     # Deduplication that holds between concurrent transactions: one live execution per payload.
     sa.Index(
         "uq_processor_executions_live_payload", *LIVE_PAYLOAD_KEY, unique=True,
@@ -151,42 +132,17 @@ processor_executions = sa.Table(
 )
 
 
-class SqlPurchasedStore(SqlRecords[PurchasedProcessor, PurchasedProcessorFilter], PurchasedRecords):
-    def __init__(self, connection: sa.Connection, scope: TenantScope) -> None:
-        super().__init__(PURCHASED_PROCESSOR_SCHEMA, purchased_processors, connection, scope)
+class SqlExecutionQueries(ExecutionQueries):
+    """The active executions and the chain in one statement each."""
 
+    def __init__(self, executions: RecordStore[Execution], underwriting: RecordStore[UnderwritingProcessor]) -> None:
+        if not isinstance(executions, SqlRecordStore):
+            raise TypeError("SqlExecutionQueries reads SQL record stores")
+        self._store = executions
 
-class SqlUnderwritingStore(SqlRecords[UnderwritingProcessor, UnderwritingProcessorFilter], UnderwritingRecords):
-    def __init__(self, connection: sa.Connection, scope: TenantScope) -> None:
-        super().__init__(UNDERWRITING_PROCESSOR_SCHEMA, underwriting_processors, connection, scope)
-
-
-class SqlExecutionRepository(SqlRecords[Execution, ExecutionFilter], ExecutionRules):
-    def __init__(self, connection: sa.Connection, scope: TenantScope, catalog: ProcessorCatalog,
-                 clock: Clock) -> None:
-        super().__init__(EXECUTION_SCHEMA, processor_executions, connection, scope)
-        self._catalog = catalog
-        self._clock = clock
-
-    def _store_move(self, execution: Execution) -> Execution:
-        # `update` takes a savepoint because of the partial unique index; the rules' own moves
-        # cannot violate it, so they skip the two extra round trips.
-        return self._update(execution, guarded=False)
-
-    def _insert_deduplicated(self, execution: Execution) -> bool:
-        # ON CONFLICT names the partial index: a concurrent insert of the key is waited for, and no
-        # row back leaves the transaction usable (a unique violation would abort it on PostgreSQL).
-        statement = (
-            dialect_insert(self._connection, processor_executions)
-            .values(self._to_row(execution))
-            .on_conflict_do_nothing(index_elements=list(LIVE_PAYLOAD_KEY), index_where=sa.text(LIVE_EXECUTION))
-            .returning(processor_executions.c.id)
-        )
-        with translated(self._schema.entity):
-            return self._connection.execute(statement).first() is not None
-
-    def _active(self, up_id: uuid.UUID) -> list[Execution]:
-        tenant = self._schema.scope_value(self._scope)
+    def active(self, up_id: uuid.UUID) -> list[Execution]:
+        store = self._store
+        tenant = store.schema.scope_value(store.scope)
         up, execution = underwriting_processors, processor_executions
         conditions = [
             up.c.id == up_id, up.c.organization_id == tenant, execution.c.organization_id == tenant,
@@ -194,7 +150,7 @@ class SqlExecutionRepository(SqlRecords[Execution, ExecutionFilter], ExecutionRu
             execution.c.status == ExecutionStatus.COMPLETED,
         ]
         statement: sa.Select[Any]
-        if self._connection.dialect.name == "postgresql":
+        if store.connection.dialect.name == "postgresql":
             # unnest ... WITH ORDINALITY keeps the list's order without array_position (quadratic in the
             # list's length), and lets the planner probe the primary key per listed id when that is
             # cheaper than reading the processor's live executions through the dedup index.
@@ -218,11 +174,12 @@ class SqlExecutionRepository(SqlRecords[Execution, ExecutionFilter], ExecutionRu
                 .where(*conditions)
                 .order_by(listed.c.key)
             )
-        with translated(self._schema.entity):
-            return [self._from_row(row) for row in self._connection.execute(statement)]
+        with translated(store.schema.entity):
+            return [store.from_row(row) for row in store.connection.execute(statement)]
 
-    def _chain(self, execution_id: uuid.UUID) -> list[Execution]:
-        tenant = self._schema.scope_value(self._scope)
+    def chain(self, execution_id: uuid.UUID) -> list[Execution]:
+        store = self._store
+        tenant = store.schema.scope_value(store.scope)
         table = processor_executions
         start = (
             sa.select(table.c.id, table.c.updated_execution_id)
@@ -248,12 +205,5 @@ class SqlExecutionRepository(SqlRecords[Execution, ExecutionFilter], ExecutionRu
         statement = (
             sa.select(table).where(table.c.id.in_(sa.select(linked.c.id))).order_by(table.c.created_at, table.c.id)
         )
-        with translated(self._schema.entity):
-            return [self._from_row(row) for row in self._connection.execute(statement)]
-
-
-class SqlProcessorRepository(ProcessorRules):
-    def __init__(self, connection: sa.Connection, scope: TenantScope, executions: SqlExecutionRepository,
-                 catalog: ProcessorCatalog, clock: Clock) -> None:
-        super().__init__(SqlPurchasedStore(connection, scope), SqlUnderwritingStore(connection, scope),
-                         executions, catalog, clock)
+        with translated(store.schema.entity):
+            return [store.from_row(row) for row in store.connection.execute(statement)]

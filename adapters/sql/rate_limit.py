@@ -11,11 +11,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from adapters.reliability import rate_counter_arguments
-from adapters.sql.crud import dialect_insert
+from adapters.rate_limit import rate_counter_arguments
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translated
 from adapters.sql.metadata import metadata
+from adapters.sql.records import dialect_insert
 from adapters.sql.types import UtcDateTime, text
 from ports.rate_limit import RateCounter
 

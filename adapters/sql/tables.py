@@ -1,5 +1,6 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
+from adapters.sql.metadata import metadata
 from adapters.sql.processing import processor_executions, purchased_processors, underwriting_processors
 from adapters.sql.rate_limit import rate_limit_counters
 from adapters.sql.reliability import actions, decisions, events, incidents, kill_switches, vendors, workflows
@@ -11,6 +12,7 @@ __all__ = [
     "events",
     "incidents",
     "kill_switches",
+    "metadata",
     "processor_executions",
     "purchased_processors",
     "rate_limit_counters",

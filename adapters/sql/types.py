@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,3 +42,31 @@ def text(length: int | None = None) -> sa.types.TypeEngine[str]:
 
 def json_document() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class StrEnumText(sa.TypeDecorator[StrEnum]):
+    """A `StrEnum` stored as its value in byte-ordered text, read back as the member: lifecycle
+    checks and `.value` work on loaded aggregates as on new ones."""
+
+    impl: sa.types.TypeEngine[Any] | type[sa.types.TypeEngine[Any]] = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 20) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.impl = text(length)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+def version_columns() -> list[sa.Column[Any]]:
+    """`created_at`, `updated_at` and the optimistic-concurrency `version` every aggregate's table has."""
+    return [
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+    ]

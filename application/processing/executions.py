@@ -14,7 +14,7 @@ from domain.processing.hashing import document_set_hash, payload_hash
 from domain.shared.errors import Conflict, InvalidTransition, NotFound
 from domain.shared.ids import parse_id
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.processing import ProcessingUnitOfWork, ProcessingUnitOfWorkFactory
 
 
 class Outcome(StrEnum):
@@ -33,7 +33,7 @@ class Submitted:
     outcome: Outcome
 
 
-def _submit(uow: UnitOfWork, command: Submission, clock: Clock) -> Submitted:
+def _submit(uow: ProcessingUnitOfWork, command: Submission, clock: Clock) -> Submitted:
     up = uow.processors.get_underwriting_processor_by_id(command.underwriting_processor_id)
     if up is None:
         raise NotFound("UnderwritingProcessor", command.underwriting_processor_id)
@@ -63,7 +63,7 @@ def _submit(uow: UnitOfWork, command: Submission, clock: Clock) -> Submitted:
 class SubmitExecution:
     """Pattern 3: a payload already run is reused, one running is returned, a failed one retried."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -73,7 +73,7 @@ class SubmitExecution:
 
 
 class StartExecution:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -87,7 +87,7 @@ class StartExecution:
 class CompleteExecution:
     """Pattern 2: save the result; the execution joins its processor's current executions."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -105,7 +105,7 @@ class CompleteExecution:
 
 
 class FailExecution:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -122,7 +122,7 @@ class SupersedeExecution:
     """Pattern 5: the new execution replaces the old one in the current list; the old one is
     disabled and points to its successor."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(self, tenant_id: object, old_id: object, new_id: object) -> list[uuid.UUID]:
@@ -144,7 +144,7 @@ class SupersedeExecution:
 class RollbackSupersession:
     """Pattern 5, undone: the superseded execution is active again and the newer one disabled."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(self, tenant_id: object, old_id: object) -> list[uuid.UUID]:
@@ -168,7 +168,7 @@ class RollbackSupersession:
 class ConsolidateFactors:
     """Pattern 4: the processor's `consolidate` over its active executions' outputs."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(self, tenant_id: object, underwriting_processor_id: object) -> dict[str, Any]:
@@ -185,7 +185,7 @@ class ConsolidateFactors:
 class AutoExecute:
     """Pattern 6: every enabled, auto processor of the underwriting whose `should_execute` agrees."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

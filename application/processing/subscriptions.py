@@ -10,13 +10,13 @@ from domain.processing.subscriptions import PurchasedProcessor, SubscriptionStat
 from domain.shared.errors import NotFound, ValidationError
 from domain.shared.ids import parse_id
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.processing import ProcessingUnitOfWorkFactory
 
 
 class PurchaseProcessor:
     """A tenant subscribes to a processor of the catalog."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -38,7 +38,7 @@ class PurchaseProcessor:
 class AttachToUnderwriting:
     """An underwriting case uses a purchased processor; the subscription must be active."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -63,7 +63,7 @@ class AttachToUnderwriting:
 class ResolveEffectiveConfig:
     """Pattern 1: catalog default, tenant config, underwriting override; right side wins."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: ProcessingUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(self, tenant_id: object, underwriting_processor_id: object) -> dict[str, Any]:

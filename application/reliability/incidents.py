@@ -11,13 +11,13 @@ from domain.shared.errors import InvalidTransition
 from domain.shared.ids import parse_id
 from domain.shared.pagination import OffsetPageRequest, Page
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWorkFactory
 
 
 class RecordDecision:
     """An immutable audit record; the incident must exist in the tenant."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -30,7 +30,7 @@ class RecordDecision:
 
 
 class MoveIncident:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -42,7 +42,7 @@ class MoveIncident:
 
 
 class ProposeAction:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -59,7 +59,7 @@ class ProposeAction:
 class StartAction:
     """Starting an action marks its incident ACTIONED (from NEW, through ANALYZING)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -79,7 +79,7 @@ class StartAction:
 
 
 class FinishAction:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -91,7 +91,7 @@ class FinishAction:
 
 
 class ListIncidents:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(

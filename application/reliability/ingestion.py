@@ -21,7 +21,7 @@ from domain.shared.errors import NotFound, ValidationError
 from domain.shared.ids import TenantId, new_id
 from domain.shared.pagination import MAX_PAGE_SIZE, CursorPageRequest
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWork, ReliabilityUnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ def _title(event: Event) -> str:
     return f"{event.event_type}{detail}"[:500]
 
 
-def _check_workflow(uow: UnitOfWork, workflow_id: uuid.UUID) -> None:
+def _check_workflow(uow: ReliabilityUnitOfWork, workflow_id: uuid.UUID) -> None:
     workflow = uow.workflows.get_by_id(workflow_id)
     if workflow is None:
         raise NotFound("Workflow", workflow_id)
@@ -52,7 +52,7 @@ def _check_workflow(uow: UnitOfWork, workflow_id: uuid.UUID) -> None:
 
 
 def _group_into_incident(
-    uow: UnitOfWork, failures: Sequence[Event], severity: str, open_incident: Incident | None
+    uow: ReliabilityUnitOfWork, failures: Sequence[Event], severity: str, open_incident: Incident | None
 ) -> Incident:
     """Record `failures` (all of one signature) on its open incident (looked up by the caller), or
     open one with the first of them."""
@@ -67,7 +67,7 @@ def _group_into_incident(
 
 
 class IngestEvent:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -103,7 +103,7 @@ def _to_event(command: IncomingEvent, at: datetime) -> Event:
     )
 
 
-def _open_incidents(uow: UnitOfWork, signatures: tuple[str, ...]) -> list[Incident]:
+def _open_incidents(uow: ReliabilityUnitOfWork, signatures: tuple[str, ...]) -> list[Incident]:
     if not signatures:
         return []
     found: list[Incident] = []
@@ -121,7 +121,7 @@ class IngestEvents:
     """A batch of one tenant's events in one unit of work: one insert statement per batch, one
     incident read and write per distinct failure signature, not per event."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

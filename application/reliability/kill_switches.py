@@ -5,20 +5,23 @@ from __future__ import annotations
 from application.reliability.commands import KillSwitchActivation, KillSwitchRelease
 from domain.reliability.kill_switch import KillSwitch
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 
 class ActivateKillSwitch:
     """Activating what an active switch already covers returns that switch."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock, tenants: TenancyUnitOfWorkFactory) -> None:
         self._uow = uow
         self._clock = clock
+        self._tenants = tenants
 
     def __call__(self, command: KillSwitchActivation) -> KillSwitch:
         at = self._clock.now()
-        with self._uow.for_tenant(command.tenant_id) as uow:
-            uow.tenants.get_by_id_or_raise(command.tenant_id)
+        # Two contexts, one transaction when they share a database: the tenant cannot vanish meanwhile.
+        with self._uow.for_tenant(command.tenant_id) as uow, self._tenants.for_tenant(command.tenant_id) as tenancy:
+            tenancy.tenants.get_by_id_or_raise(command.tenant_id)
             if command.workflow_id is not None:
                 uow.workflows.get_by_id_or_raise(command.workflow_id)
             for active in uow.kill_switches.get_active_for(command.workflow_id):
@@ -29,7 +32,7 @@ class ActivateKillSwitch:
 
 
 class ReleaseKillSwitch:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -10,7 +10,7 @@ from domain.shared.errors import ConcurrencyConflict
 from domain.shared.ids import parse_id
 from ports.clock import Clock
 from ports.rate_limit import RateCounter, minute_window
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Admission:
 class RecordVendorCall:
     """The result of a call drives the breaker; concurrent results are applied one by one."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -46,7 +46,7 @@ class AdmitVendorCall:
     """May a workflow call the vendor now? The breaker decides first (a refused call is not
     counted), then the shared per-minute counter (Redis when configured, else the database)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, counter: RateCounter) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock, counter: RateCounter) -> None:
         self._uow = uow
         self._clock = clock
         self._counter = counter

@@ -7,25 +7,28 @@ from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
 from domain.shared.ids import parse_id
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 
 class RegisterWorkflow:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock, tenants: TenancyUnitOfWorkFactory) -> None:
         self._uow = uow
         self._clock = clock
+        self._tenants = tenants
 
     def __call__(self, command: NewWorkflow) -> Workflow:
         at = self._clock.now()
         workflow = Workflow.new(tenant_id=command.tenant_id, name=command.name, description=command.description,
                                 created_at=at, updated_at=at)
-        with self._uow.for_tenant(command.tenant_id) as uow:
-            uow.tenants.get_by_id_or_raise(command.tenant_id)
+        # Two contexts, one transaction when they share a database: the tenant cannot vanish meanwhile.
+        with self._uow.for_tenant(command.tenant_id) as uow, self._tenants.for_tenant(command.tenant_id) as tenancy:
+            tenancy.tenants.get_by_id_or_raise(command.tenant_id)
             return uow.workflows.create(workflow)
 
 
 class SetWorkflowActive:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -37,7 +40,7 @@ class SetWorkflowActive:
 
 
 class RegisterVendor:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: ReliabilityUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

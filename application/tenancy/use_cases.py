@@ -19,7 +19,7 @@ from domain.shared.sorting import Sort
 from domain.tenancy.filters import TenantFilter
 from domain.tenancy.tenant import Tenant
 from ports.clock import Clock
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 
 class NewTenant(Command):
@@ -47,7 +47,7 @@ def _register(command: NewTenant, at: datetime) -> Tenant:
 
 
 class CreateTenant:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: TenancyUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -60,7 +60,7 @@ class CreateTenant:
 class CreateTenants:
     """Many tenants in one transaction: all are created, or none."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: TenancyUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -72,7 +72,7 @@ class CreateTenants:
 
 
 class GetTenant:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: TenancyUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(self, tenant_id: object) -> Tenant:
@@ -86,7 +86,7 @@ class GetTenant:
 
 
 class UpdateTenant:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: TenancyUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -107,7 +107,7 @@ class UpdateTenant:
 
 
 class DeleteTenant:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: TenancyUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(self, tenant_id: object, expected_version: int | None = None) -> None:
@@ -119,7 +119,7 @@ class DeleteTenant:
 
 
 class ListTenants:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: TenancyUnitOfWorkFactory) -> None:
         self._uow = uow
 
     def __call__(

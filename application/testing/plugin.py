@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from application.container import Container, ManualClock, in_memory_container
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 
 @pytest.fixture
@@ -25,9 +25,10 @@ def portside_container() -> Iterator[Container]:
 
 
 @pytest.fixture
-def portside_uow(portside_container: Container) -> UnitOfWorkFactory:
-    """The in-memory unit-of-work factory of `portside_container`."""
-    factory: UnitOfWorkFactory = portside_container.tenancy_unit_of_work()
+def portside_uow(portside_container: Container) -> TenancyUnitOfWorkFactory:
+    """The in-memory tenancy unit-of-work factory of `portside_container` (the other contexts':
+    `portside_container.reliability_unit_of_work()`, `processing_unit_of_work()`)."""
+    factory: TenancyUnitOfWorkFactory = portside_container.tenancy_unit_of_work()
     return factory
 
 

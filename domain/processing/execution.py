@@ -71,8 +71,20 @@ class Execution(Entity):
         return self._move(ExecutionStatus.COMPLETED, at, output=output, factors_delta=factors_delta,
                           run_cost_cents=cost_cents, completed_at=at)
 
-    def fail(self, code: str, reason: str, at: datetime) -> Execution:
+    def fail(self, code: str | None, reason: str | None, at: datetime) -> Execution:
         return self._move(ExecutionStatus.FAILED, at, failed_code=code, failed_reason=reason, completed_at=at)
+
+    def moved_to(self, status: ExecutionStatus, at: datetime, *, failed_code: str | None = None,
+                 failed_reason: str | None = None) -> Execution:
+        """The lifecycle move spec 000's `update_execution_status` asks for. A completion through it
+        records no result (`complete` does); failure details belong to a move to failed only."""
+        if (failed_code is not None or failed_reason is not None) and status is not ExecutionStatus.FAILED:
+            raise InvalidTransition("execution", self.status.value, f"{status.value} with failure details")
+        if status is ExecutionStatus.RUNNING:
+            return self.start(at)
+        if status is ExecutionStatus.FAILED:
+            return self.fail(failed_code, failed_reason, at)
+        return self._move(status, at, completed_at=at)
 
     def superseded_by(self, newer: Execution, at: datetime) -> Execution:
         if newer.id == self.id:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from domain.shared.checks import INT32_MAX
 from domain.shared.entity import TenantOwned
 from domain.shared.lifecycle import TransitionTable
 from domain.shared.time import UtcDatetime
@@ -51,7 +52,8 @@ class Incident(TenantOwned):
     title: str = Field(min_length=1, max_length=500)
     status: IncidentStatus = IncidentStatus.NEW
     severity: Severity = Severity.MEDIUM
-    event_count: int = Field(default=1, ge=1)
+    event_count: int = Field(default=1, ge=1, le=INT32_MAX)
+    """A SQL INTEGER column: past `INT32_MAX` every backend refuses the count alike."""
     first_seen_at: UtcDatetime
     last_seen_at: UtcDatetime
     correlation_id: str | None = Field(default=None, max_length=255)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from domain.reliability.workflow import Name
+from domain.shared.checks import INT32_MAX
 from domain.shared.entity import Entity
 from domain.shared.lifecycle import TransitionTable
 from domain.shared.time import UtcDatetime
@@ -38,13 +39,14 @@ BREAKER = TransitionTable[BreakerState]("circuit breaker", {
 class Vendor(Entity):
     name: Name
     circuit_breaker_state: BreakerState = BreakerState.CLOSED
-    circuit_breaker_failure_count: int = Field(default=0, ge=0)
-    failure_threshold: int = Field(default=5, ge=1)
+    # The counters are SQL INTEGER columns: bounded so that every backend refuses the same values.
+    circuit_breaker_failure_count: int = Field(default=0, ge=0, le=INT32_MAX)
+    failure_threshold: int = Field(default=5, ge=1, le=INT32_MAX)
     """Consecutive failures that open the breaker."""
-    cool_down_seconds: int = Field(default=60, ge=1)
+    cool_down_seconds: int = Field(default=60, ge=1, le=INT32_MAX)
     """How long the breaker stays open before one trial call is let through."""
     opened_at: UtcDatetime | None = None
-    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_per_minute: int = Field(default=600, ge=1, le=INT32_MAX)
 
     def cooled_down(self, at: datetime) -> bool:
         return self.opened_at is not None and at >= self.opened_at + timedelta(seconds=self.cool_down_seconds)

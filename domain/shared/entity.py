@@ -3,30 +3,81 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Self, TypeVar
+from collections.abc import Mapping
+from types import NoneType, UnionType
+from typing import Any, Self, TypeVar, Union, get_args, get_origin
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.shared.checks import INT32_MAX, int64, screen_fields
 from domain.shared.errors import ValidationError
 from domain.shared.ids import TenantId, new_id
 from domain.shared.time import UtcDatetime
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_VERSION = INT32_MAX
+"""Versions are SQL INTEGER columns (int4 on PostgreSQL): every backend stops at the same number."""
+
 
 def validated(model: type[M], data: dict[str, Any]) -> M:
-    """Build `model` from `data`; pydantic's error becomes ours, naming the first offending field."""
+    """Build `model` from `data`; pydantic's error becomes ours, naming the first offending field.
+
+    Every value is screened first (`domain.shared.checks.screen`): hostile text, integers beyond 64
+    bits, NaN and deep nesting are refused before pydantic walks them, for aggregates and commands alike.
+    """
+    if not issubclass(model, Screened):
+        screen_fields(data)
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "input"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ValidationError(field, message) from None
+        raise translated(error) from None
 
 
-class Entity(BaseModel):
+def translated(error: pydantic.ValidationError) -> ValidationError:
+    """Our error for pydantic's: the one a validator raised as is, else the first error's field."""
+    first = error.errors()[0]
+    raised = (first.get("ctx") or {}).get("error")
+    if isinstance(raised, ValidationError):
+        return raised
+    field = ".".join(str(part) for part in first["loc"]) or "input"
+    message = first["msg"].removeprefix("Value error, ")
+    return ValidationError(field, message)
+
+
+class Screened(BaseModel):
+    """A model whose every input value is screened before validation, however it is built
+    (`new`, `model_validate`, the constructor)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screened(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            screen_fields(data)
+        return data
+
+
+_NULLABLE: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def nullable_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that may hold None: sorting and cursors treat their NULLs specially."""
+    found = _NULLABLE.get(model)
+    if found is None:
+        found = _NULLABLE[model] = frozenset(
+            name for name, info in model.model_fields.items() if _admits_none(info.annotation)
+        )
+    return found
+
+
+def _admits_none(annotation: Any) -> bool:
+    if annotation is None or annotation is NoneType:
+        return True
+    return get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation)
+
+
+class Entity(Screened):
     """Aggregates are frozen: a change makes a new value through `evolve`, which re-validates."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
@@ -34,7 +85,7 @@ class Entity(BaseModel):
     id: uuid.UUID = Field(default_factory=new_id)
     created_at: UtcDatetime
     updated_at: UtcDatetime
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=MAX_VERSION)
 
     @classmethod
     def new(cls, **data: Any) -> Self:
@@ -44,6 +95,20 @@ class Entity(BaseModel):
     def evolve(self, **changes: Any) -> Self:
         data = {**self.__dict__, **changes}
         return type(self).new(**data)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's copy skips validation, so a copy with `update` is an `evolve`: a value no
+        validation passed never reaches a repository. A plain copy stays a copy."""
+        if update:
+            return self.evolve(**{str(name): value for name, value in update.items()})
+        return super().model_copy(deep=deep)
+
+    def at_version(self, version: int) -> Self:
+        """This entity as stored at `version`, without re-validating the rest (it was validated):
+        what adapters return after a write. A version past `MAX_VERSION` is refused, identically
+        everywhere, instead of overflowing one backend's column."""
+        checked = int64(version, "version", minimum=1, maximum=MAX_VERSION)
+        return super().model_copy(update={"version": checked})
 
 
 class TenantOwned(Entity):

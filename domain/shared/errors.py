@@ -77,3 +77,9 @@ class StorageUnavailable(StorageError):  # noqa: N818
 
 class UnitOfWorkInactive(PortsideError):  # noqa: N818
     """A repository was used outside its unit of work's `with` block."""
+
+
+class UnitOfWorkNotOwned(PortsideError):  # noqa: N818
+    """A unit of work, or a repository of one, was used from a thread or task other than the one that
+    entered it while it was active. Nothing was read or written: a unit of work is one transaction on
+    one connection, which two threads cannot share."""

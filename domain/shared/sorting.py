@@ -17,8 +17,25 @@ class SortDirection(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SortField:
+    """One field of a sort. The direction is `SortDirection` or exactly its value, `"asc"` or
+    `"desc"` (coerced to the member): case-sensitive like field names, so that one spelling means one
+    thing and `"DESC "` or `"up"` is a `ValidationError("sort")` rather than a silent ascending sort."""
+
     field: str
     direction: SortDirection = SortDirection.ASC
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.field, str):
+            raise ValidationError("sort", f"a sort field is named by text, got {type(self.field).__name__}")
+        if not isinstance(self.direction, SortDirection):
+            try:
+                direction = SortDirection(self.direction) if isinstance(self.direction, str) else None
+            except ValueError:
+                direction = None
+            if direction is None:
+                raise ValidationError("sort", f"direction of {self.field!r} must be 'asc' or 'desc', "
+                                              f"got {self.direction!r}")
+            object.__setattr__(self, "direction", direction)
 
     @property
     def descending(self) -> bool:
@@ -31,9 +48,17 @@ class Sort:
 
     fields: tuple[SortField, ...] = ()
 
+    def __post_init__(self) -> None:
+        fields = self.fields
+        if not isinstance(fields, tuple | list) or not all(isinstance(item, SortField) for item in fields):
+            raise ValidationError("sort", "expected a tuple of SortField")
+        object.__setattr__(self, "fields", tuple(fields))
+
     @classmethod
     def parse(cls, text: str) -> Sort:
         """`"name,-created_at"`: a leading `-` sorts that field descending."""
+        if not isinstance(text, str):
+            raise ValidationError("sort", f"expected text such as 'name,-created_at', got {type(text).__name__}")
         fields: list[SortField] = []
         for part in (piece.strip() for piece in text.split(",")):
             if not part:
@@ -48,6 +73,8 @@ class Sort:
     def by(cls, *fields: str | SortField) -> Sort:
         parsed: list[SortField] = []
         for item in fields:
+            if not isinstance(item, str | SortField):
+                raise ValidationError("sort", f"expected a field name or a SortField, got {type(item).__name__}")
             parsed.extend(cls.parse(item).fields if isinstance(item, str) else (item,))
         return cls(tuple(parsed))
 

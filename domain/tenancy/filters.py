@@ -1,4 +1,6 @@
-"""Typed filters for listing tenants."""
+"""Typed filters for listing tenants. Each field is checked, and coerced, when the filter is built
+(`FilterSet.__post_init__`): `is_active="yes"` or `created_from="2020-01-01"` raise `ValidationError`
+naming the field, and datetimes are normalised to UTC."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.shared.filters import Condition, FilterSet, Operator
-from domain.shared.time import ensure_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,12 +17,6 @@ class TenantFilter(FilterSet):
     slugs: tuple[str, ...] | None = None
     created_from: datetime | None = None
     created_before: datetime | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("created_from", "created_before"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, ensure_utc(value, name))
 
     def conditions(self) -> tuple[Condition, ...]:
         found: list[Condition] = []

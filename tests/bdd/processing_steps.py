@@ -38,7 +38,7 @@ from application.processing.subscriptions import AttachToUnderwriting, PurchaseP
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.subscriptions import PurchasedProcessor, SubscriptionStatus, UnderwritingProcessor
 from domain.shared.errors import InvalidTransition
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.processing import ProcessingUnitOfWork, ProcessingUnitOfWorkFactory
 from tests.bdd.world import World, moment, names_in, table_rows, yes_no
 
 T = TypeVar("T")
@@ -80,8 +80,8 @@ class Processing:
 
     # -- the container's parts, typed ------------------------------------------------------
     @property
-    def uow(self) -> UnitOfWorkFactory:
-        factory: UnitOfWorkFactory = self.world.container.processing_unit_of_work()
+    def uow(self) -> ProcessingUnitOfWorkFactory:
+        factory: ProcessingUnitOfWorkFactory = self.world.container.processing_unit_of_work()
         return factory
 
     @property
@@ -168,7 +168,7 @@ class Processing:
     def labels_of(self, execution_ids: list[uuid.UUID]) -> list[str]:
         return [self.label_of(execution_id) for execution_id in execution_ids]
 
-    def read(self, tenant_id: uuid.UUID, query: Callable[[UnitOfWork], T]) -> T:
+    def read(self, tenant_id: uuid.UUID, query: Callable[[ProcessingUnitOfWork], T]) -> T:
         """Read (or write, in a Given) through the organization's own unit of work."""
         with self.uow.for_tenant(tenant_id) as uow:
             return query(uow)
@@ -320,7 +320,7 @@ def buys(processing: Processing, organization: str, processor: str) -> None:
 def subscription_disabled(processing: Processing, organization: str, processor: str) -> None:
     tenant_id, at = processing.world.id_of(organization), processing.world.clock.now()
 
-    def disable(uow: UnitOfWork) -> None:
+    def disable(uow: ProcessingUnitOfWork) -> None:
         purchased = uow.processors.get_processor_by_name(processor, tenant_id)
         assert purchased is not None, f"{organization} did not buy {processor}"
         uow.processors.purchased.update(purchased.move_to(SubscriptionStatus.DISABLED, at))

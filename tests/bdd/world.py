@@ -44,7 +44,8 @@ from domain.reliability.workflow import Workflow
 from domain.shared.errors import PortsideError
 from domain.shared.pagination import CursorPage, OffsetPageRequest, Page
 from domain.tenancy.tenant import Tenant
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWork, ReliabilityUnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 T = TypeVar("T")
 
@@ -126,8 +127,8 @@ class World:
         return clock
 
     @property
-    def uow(self) -> UnitOfWorkFactory:
-        factory: UnitOfWorkFactory = self.container.tenancy_unit_of_work()
+    def uow(self) -> TenancyUnitOfWorkFactory:
+        factory: TenancyUnitOfWorkFactory = self.container.tenancy_unit_of_work()
         return factory
 
     @property
@@ -161,8 +162,8 @@ class World:
         return use_case
 
     @property
-    def reliability_uow(self) -> UnitOfWorkFactory:
-        factory: UnitOfWorkFactory = self.container.reliability_unit_of_work()
+    def reliability_uow(self) -> ReliabilityUnitOfWorkFactory:
+        factory: ReliabilityUnitOfWorkFactory = self.container.reliability_unit_of_work()
         return factory
 
     @property
@@ -313,7 +314,7 @@ class World:
                 return result.event
         raise AssertionError(f"no event was recorded under the key {key!r} in this scenario")
 
-    def read(self, organization: str, query: Callable[[UnitOfWork], T]) -> T:
+    def read(self, organization: str, query: Callable[[ReliabilityUnitOfWork], T]) -> T:
         """Read through the organization's own unit of work."""
         with self.reliability_uow.for_tenant(self.id_of(organization)) as uow:
             return query(uow)

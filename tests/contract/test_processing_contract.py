@@ -1,4 +1,4 @@
-"""The processing contract on memory, SQLite and PostgreSQL (the `uow_factory` fixture's parameter),
+"""The processing contract on memory, SQLite and PostgreSQL (the `backend` fixture's parameter),
 and what only SQL can show: the two one-statement queries, the bulk path, the schema's walls."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import psycopg2.extras
 import pytest
 import sqlalchemy as sa
 
+from adapters.sql.backend import SqlBackend
 from adapters.sql.bulk import BATCH_SIZE
 from adapters.sql.database import SqlDatabase
 from application.testing.contracts.processing import (
@@ -24,7 +25,8 @@ from application.testing.contracts.processing import (
     seed_world,
     submit,
 )
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.processing import ProcessingUnitOfWorkFactory
+from tests.conftest import processing_units_on
 
 PROCESSING_TABLES = ("purchased_processors", "underwriting_processors", "processor_executions")
 
@@ -47,8 +49,8 @@ def recorded_statements(database: SqlDatabase) -> Iterator[list[str]]:
         sa.event.remove(database.engine, "before_cursor_execute", record)
 
 
-def _chain_and_list(uow_factory: UnitOfWorkFactory, world: World) -> list[uuid.UUID]:
-    with uow_factory.for_tenant(world.acme) as uow:
+def _chain_and_list(processing_uow: ProcessingUnitOfWorkFactory, world: World) -> list[uuid.UUID]:
+    with processing_uow.for_tenant(world.acme) as uow:
         runs = [complete(uow, submit(uow, world.bank_up, {"run": i}, i), {"run": i}, i) for i in range(6)]
         for older, newer in itertools.pairwise(runs[:4]):
             uow.executions.mark_execution_superseded(older.id, newer.id)
@@ -58,12 +60,12 @@ def _chain_and_list(uow_factory: UnitOfWorkFactory, world: World) -> list[uuid.U
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_active_executions_and_chains_are_one_statement_each(
-    uow_factory: UnitOfWorkFactory, backend: str, request: pytest.FixtureRequest
+    processing_uow: ProcessingUnitOfWorkFactory, backend: str, request: pytest.FixtureRequest
 ) -> None:
     database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
-    world = seed_world(uow_factory)
-    runs = _chain_and_list(uow_factory, world)
-    with uow_factory.for_tenant(world.acme) as uow:
+    world = seed_world(processing_uow)
+    runs = _chain_and_list(processing_uow, world)
+    with processing_uow.for_tenant(world.acme) as uow:
         with recorded_statements(database) as statements:
             active = uow.executions.get_active_executions(world.bank_up.id)
         assert [e.id for e in active] == [runs[5], runs[4], runs[3]] and len(statements) == 1
@@ -74,8 +76,9 @@ def test_active_executions_and_chains_are_one_statement_each(
 
 @pytest.mark.postgres
 def test_bulk_create_of_executions_sends_one_insert_per_batch(
-    postgres_uow: UnitOfWorkFactory, postgres_database: SqlDatabase, monkeypatch: pytest.MonkeyPatch
+    postgres_storage: SqlBackend, postgres_database: SqlDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    postgres_uow = processing_units_on(postgres_storage)
     world = seed_world(postgres_uow)
     inserts: list[str] = []
     original = psycopg2.extras.execute_values
@@ -108,13 +111,14 @@ def test_every_processing_table_is_confined_by_row_level_security(postgres_admin
 
 
 @pytest.mark.postgres
-def test_raw_sql_of_one_organization_sees_none_of_anothers_rows(postgres_uow: UnitOfWorkFactory) -> None:
+def test_raw_sql_of_one_organization_sees_none_of_anothers_rows(postgres_storage: SqlBackend) -> None:
+    postgres_uow = processing_units_on(postgres_storage)
     world = seed_world(postgres_uow)
     with postgres_uow.for_tenant(world.globex) as uow:
         submit(uow, world.their_up, {"n": 1})
     with postgres_uow.for_tenant(world.acme) as uow:
         submit(uow, world.bank_up, {"n": 1})
-        connection: sa.Connection = uow.executions._connection  # type: ignore[attr-defined]
+        connection: sa.Connection = uow.executions.store.connection  # type: ignore[attr-defined]
         for table in PROCESSING_TABLES:  # no WHERE: only the policy filters
             seen = connection.execute(sa.text(f"SELECT DISTINCT organization_id FROM {table}")).scalars().all()
             assert seen == [world.acme], table

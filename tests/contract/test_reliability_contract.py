@@ -1,4 +1,4 @@
-"""The reliability contract on memory, SQLite and PostgreSQL (the `uow_factory` fixture's parameter),
+"""The reliability contract on memory, SQLite and PostgreSQL (the `backend` fixture's parameter),
 and what only PostgreSQL can show: a batch of appends is one statement per batch."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import psycopg2.extras
 import pytest
 import sqlalchemy as sa
 
+from adapters.rules.reliability import reliability_units
+from adapters.rules.tenancy import tenancy_units
+from adapters.sql.backend import SqlBackend
 from adapters.sql.bulk import BATCH_SIZE
 from adapters.sql.database import SqlDatabase
 from application.testing.contracts.reliability import ReliabilityContract, new_event, seed_world
-from ports.unit_of_work import UnitOfWorkFactory
 
 
 class TestReliability(ReliabilityContract):
@@ -20,9 +22,10 @@ class TestReliability(ReliabilityContract):
 
 
 @pytest.mark.postgres
-def test_append_many_sends_one_insert_per_batch(postgres_uow: UnitOfWorkFactory, postgres_database: SqlDatabase,
+def test_append_many_sends_one_insert_per_batch(postgres_storage: SqlBackend, postgres_database: SqlDatabase,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    world = seed_world(postgres_uow)
+    postgres_uow = reliability_units(postgres_storage)
+    world = seed_world(postgres_uow, tenancy_units(postgres_storage))
     inserts: list[str] = []
     original = psycopg2.extras.execute_values
 

@@ -1,4 +1,4 @@
-"""The tenancy contract on memory, SQLite and PostgreSQL (the `uow_factory` fixture's parameter)."""
+"""The tenancy contract on memory, SQLite and PostgreSQL (the `backend` fixture's parameter)."""
 
 from application.testing.contracts.tenancy import TenancyContract
 

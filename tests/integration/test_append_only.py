@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from adapters.rules.reliability import reliability_units
+from adapters.rules.tenancy import tenancy_units
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.row_level_security import bind_scope
 from application.testing.contracts.reliability import World, new_decision, new_event, seed_world
 from domain.shared.scope import TenantScope
-from ports.unit_of_work import UnitOfWorkFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -18,8 +20,9 @@ APPEND_ONLY = ("events", "decisions")
 
 
 @pytest.fixture
-def world(postgres_uow: UnitOfWorkFactory) -> World:
-    world = seed_world(postgres_uow)
+def world(postgres_storage: SqlBackend) -> World:
+    postgres_uow = reliability_units(postgres_storage)
+    world = seed_world(postgres_uow, tenancy_units(postgres_storage))
     with postgres_uow.for_tenant(world.acme) as uow:
         uow.events.append(new_event(world.acme, world.checkout.id, "k"))
         incident = uow.incidents.create_from_event(new_event(world.acme, world.checkout.id, "k"), title="Timeouts")

@@ -148,4 +148,6 @@ def test_decisions_and_incident_moves_refuse_bad_input(container: Container, wor
 def test_the_container_serves_every_use_case(container: Container) -> None:
     names = [name for name in dir(composition.Container) if not name.startswith("_")]
     assert {"ingest_event", "ingest_events", "admit_vendor_call", "rate_counter"} <= set(names)
-    assert container.reliability_unit_of_work() is container.tenancy_unit_of_work()
+    # One factory per context, on one shared backend: their units of work join one transaction.
+    assert container.reliability_unit_of_work() is not container.tenancy_unit_of_work()
+    assert container.reliability_unit_of_work().backend is container.tenancy_unit_of_work().backend

@@ -3,25 +3,34 @@ tenant filter on purpose."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from adapters.rules.reliability import reliability_units
+from adapters.rules.tenancy import tenancy_units
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
-from adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from adapters.sql.records import SqlRecordStore
 from application.testing.contracts.reliability import new_event, new_workflow
 from application.testing.contracts.tenancy import seed, tenant
-from domain.shared.scope import TenantScope
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.tenancy import TENANT_SCHEMA, TenancyUnitOfWork, TenancyUnitOfWorkFactory
 from tests.servers import PostgresServer
 
 COUNT_ALL = sa.text("SELECT count(*) FROM tenants")  # no WHERE: only the policy filters
 
 
-def _connection(uow: object) -> sa.Connection:
-    assert isinstance(uow, SqlUnitOfWork)
-    return uow.tenants._connection  # type: ignore[attr-defined,no-any-return]
+def _connection(uow: TenancyUnitOfWork) -> sa.Connection:
+    store = uow.tenants.store  # type: ignore[attr-defined]
+    assert isinstance(store, SqlRecordStore) and store.schema is TENANT_SCHEMA
+    return store.connection
 
 
-def test_a_query_without_tenant_filter_still_sees_one_tenant(postgres_uow: UnitOfWorkFactory) -> None:
+@pytest.fixture
+def postgres_uow(postgres_storage: SqlBackend) -> TenancyUnitOfWorkFactory:
+    return tenancy_units(postgres_storage)
+
+
+def test_a_query_without_tenant_filter_still_sees_one_tenant(postgres_uow: TenancyUnitOfWorkFactory) -> None:
     acme, _globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))
     with postgres_uow.for_tenant(acme.id) as uow:
         assert _connection(uow).execute(COUNT_ALL).scalar_one() == 1
@@ -30,7 +39,7 @@ def test_a_query_without_tenant_filter_still_sees_one_tenant(postgres_uow: UnitO
 
 
 def test_without_a_scope_the_application_role_sees_nothing(
-    postgres_uow: UnitOfWorkFactory, postgres_database: SqlDatabase
+    postgres_uow: TenancyUnitOfWorkFactory, postgres_database: SqlDatabase
 ) -> None:
     seed(postgres_uow, tenant("Acme", "acme"))
     with postgres_database.engine.connect() as connection:
@@ -38,7 +47,7 @@ def test_without_a_scope_the_application_role_sees_nothing(
 
 
 def test_the_scope_does_not_leak_through_the_pool(
-    postgres_uow: UnitOfWorkFactory, postgres_database: SqlDatabase
+    postgres_uow: TenancyUnitOfWorkFactory, postgres_database: SqlDatabase
 ) -> None:
     [acme] = seed(postgres_uow, tenant("Acme", "acme"))
     with postgres_uow.for_tenant(acme.id):
@@ -50,7 +59,7 @@ def test_the_scope_does_not_leak_through_the_pool(
 
 
 def test_the_application_role_owns_nothing_and_cannot_bypass(postgres_server: PostgresServer,
-                                                              postgres_uow: UnitOfWorkFactory) -> None:
+                                                              postgres_uow: TenancyUnitOfWorkFactory) -> None:
     engine = sa.create_engine(postgres_server.app_url)
     with engine.connect() as connection:
         owner = connection.execute(
@@ -63,11 +72,9 @@ def test_the_application_role_owns_nothing_and_cannot_bypass(postgres_server: Po
     assert owner != "portside_app" and bypass is False and forced is True
 
 
-def test_a_system_unit_of_work_is_needed_to_write_another_tenant(postgres_uow: UnitOfWorkFactory) -> None:
+def test_a_system_unit_of_work_is_needed_to_write_another_tenant(postgres_uow: TenancyUnitOfWorkFactory) -> None:
     acme, globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))
-    factory = postgres_uow
-    assert isinstance(factory, SqlUnitOfWorkFactory)
-    with SqlUnitOfWork(factory.database, TenantScope.of(acme.id)) as uow:
+    with postgres_uow.for_tenant(acme.id) as uow:
         changed = _connection(uow).execute(
             sa.text("UPDATE tenants SET name = 'Hijacked' WHERE id = :id"), {"id": globex.id}
         ).rowcount
@@ -88,12 +95,14 @@ def test_every_tenant_table_is_confined_by_row_level_security(postgres_admin_eng
     }
 
 
-def test_raw_sql_of_one_tenant_sees_none_of_anothers_events(postgres_uow: UnitOfWorkFactory) -> None:
+def test_raw_sql_of_one_tenant_sees_none_of_anothers_events(postgres_uow: TenancyUnitOfWorkFactory,
+                                                          postgres_storage: SqlBackend) -> None:
     acme, globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))
+    reliability = reliability_units(postgres_storage)
     for owner in (acme, globex):
-        with postgres_uow.for_tenant(owner.id) as uow:
-            flow = uow.workflows.create(new_workflow(owner.id))
-            uow.events.append(new_event(owner.id, flow.id, "same-key"))
+        with reliability.for_tenant(owner.id) as work:
+            flow = work.workflows.create(new_workflow(owner.id))
+            work.events.append(new_event(owner.id, flow.id, "same-key"))
     with postgres_uow.for_tenant(acme.id) as uow:
         seen = _connection(uow).execute(sa.text("SELECT DISTINCT tenant_id FROM events")).scalars().all()
     assert seen == [acme.id]

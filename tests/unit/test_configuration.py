@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.memory.backend import MemoryBackend
+from adapters.sql.backend import SqlBackend
+from adapters.transactions import ContextFactory
 from application.container import build_container, in_memory_container
 from application.settings import DEFAULT_DATABASE_URL, Settings
 
@@ -33,20 +34,24 @@ def test_the_embedded_database_is_the_default(monkeypatch: pytest.MonkeyPatch, t
     container = build_container()
     assert container.settings().database_url == DEFAULT_DATABASE_URL
     factory = container.tenancy_unit_of_work()
-    assert isinstance(factory, SqlUnitOfWorkFactory) and factory.database.dialect == "sqlite"
+    assert isinstance(factory, ContextFactory) and isinstance(factory.backend, SqlBackend)
+    assert factory.backend.database.dialect == "sqlite"
     container.shutdown_resources()
 
 
 def test_a_context_can_be_moved_to_memory() -> None:
     container = build_container(Settings(database_url="sqlite:///unused.db", tenancy_backend="memory"))
-    assert isinstance(container.tenancy_unit_of_work(), MemoryUnitOfWorkFactory)
+    factory = container.tenancy_unit_of_work()
+    assert isinstance(factory, ContextFactory) and isinstance(factory.backend, MemoryBackend)
 
 
 def test_in_memory_container_is_isolated_per_call() -> None:
     first, second = in_memory_container(), in_memory_container()
-    assert isinstance(first.tenancy_unit_of_work(), MemoryUnitOfWorkFactory)
-    assert first.tenancy_unit_of_work().database is not second.tenancy_unit_of_work().database
-    assert first.tenancy_unit_of_work() is first.tenancy_unit_of_work()  # one store per container
+    assert isinstance(first.memory(), MemoryBackend)
+    assert first.memory().database is not second.memory().database
+    assert first.tenancy_unit_of_work() is first.tenancy_unit_of_work()  # one factory per container
+    # Every context of a container shares one backend, so their units of work can join.
+    assert first.tenancy_unit_of_work().backend is first.reliability_unit_of_work().backend
 
 
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import exc
 
+from adapters.rules.tenancy import tenancy_units
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translate
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.shared.errors import Conflict, StorageError, StorageUnavailable, Unsupported, ValidationError
 
 
@@ -37,7 +38,7 @@ def test_translation_table() -> None:
 def test_a_missing_schema_on_sqlite_says_what_to_do() -> None:
     database = SqlDatabase.from_url("sqlite://")
     try:
-        factory = SqlUnitOfWorkFactory(database)
+        factory = tenancy_units(SqlBackend(database))
         with pytest.raises(StorageError, match="portside init") as raised, factory.system() as uow:
             uow.tenants.count()
         assert not isinstance(raised.value.__cause__, StorageError)  # the driver error is kept as the cause

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from application.container import Container, ManualClock
 from application.tenancy.use_cases import NewTenant
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 
 def test_container_fixture_is_in_memory_with_a_manual_clock(
-    portside_container: Container, portside_uow: UnitOfWorkFactory, portside_clock: ManualClock
+    portside_container: Container, portside_uow: TenancyUnitOfWorkFactory, portside_clock: ManualClock
 ) -> None:
     start = portside_container.clock().now()
     portside_clock.advance(timedelta(minutes=5))

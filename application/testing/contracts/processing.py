@@ -39,7 +39,7 @@ from domain.shared.errors import (
 )
 from domain.shared.pagination import CursorPageRequest
 from domain.shared.sorting import Sort
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.processing import ProcessingUnitOfWork, ProcessingUnitOfWorkFactory
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 RACE_WINDOW_SECONDS = 0.02
@@ -49,6 +49,9 @@ CREDIT = "p_credit_report"
 BANK_CONFIG: dict[str, Any] = dict(BankStatementProcessor.CONFIG)
 TRICKY_REVISIONS = ["rev_1", 'quote " inside', "comma, inside", "{braces}", "back\\slash", "NULL", " spaced ", "é✓"]
 """Document revision ids that an array literal must quote and escape to keep."""
+
+Units = ProcessingUnitOfWorkFactory
+"""The unit-of-work factory of the context under test."""
 
 
 def at(minutes: float = 0) -> datetime:
@@ -78,20 +81,20 @@ def new_execution(up: UnderwritingProcessor, payload: dict[str, Any], minutes: f
                          payload_hash=payload_hash(payload), created_at=at(minutes), updated_at=at(minutes), **extra)
 
 
-def submit(uow: UnitOfWork, up: UnderwritingProcessor, payload: dict[str, Any], minutes: float = 0,
+def submit(uow: ProcessingUnitOfWork, up: UnderwritingProcessor, payload: dict[str, Any], minutes: float = 0,
            documents: list[str] | None = None) -> Execution:
     return uow.executions.create_execution(up.underwriting_id, up.id, up.organization_id, up.processor, payload,
                                            document_revision_ids=documents or [], at=at(minutes))
 
 
-def complete(uow: UnitOfWork, execution: Execution, output: dict[str, Any], minutes: float = 0) -> Execution:
+def complete(uow: ProcessingUnitOfWork, execution: Execution, output: dict[str, Any], minutes: float = 0) -> Execution:
     """Run a pending execution to completion; the stored result."""
     uow.executions.update_execution_status(execution.id, ExecutionStatus.RUNNING, started_at=at(minutes))
     uow.executions.save_execution_result(execution.id, output, {"f_seen": True}, 25, at(minutes + 1))
     return uow.executions.get_by_id_or_raise(execution.id)
 
 
-def fail(uow: UnitOfWork, execution: Execution, minutes: float = 0) -> Execution:
+def fail(uow: ProcessingUnitOfWork, execution: Execution, minutes: float = 0) -> Execution:
     uow.executions.update_execution_status(execution.id, ExecutionStatus.RUNNING, started_at=at(minutes))
     uow.executions.update_execution_status(execution.id, ExecutionStatus.FAILED, completed_at=at(minutes + 1),
                                            failed_code="timeout", failed_reason="vendor timed out")
@@ -114,7 +117,7 @@ class World:
     """Globex's, on an underwriting id of its own."""
 
 
-def seed_world(uow_factory: UnitOfWorkFactory) -> World:
+def seed_world(processing_uow: Units) -> World:
     acme, globex, underwriting = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     bank = new_purchase(acme, BANK, 0, auto=True, config={"currency": "EUR", "thresholds": {"nsf": 5}})
     credit = new_purchase(acme, CREDIT, 1)
@@ -122,10 +125,10 @@ def seed_world(uow_factory: UnitOfWorkFactory) -> World:
     credit_up = new_underwriting_processor(credit, underwriting, 3)
     their_bank = new_purchase(globex, BANK, 0)
     their_up = new_underwriting_processor(their_bank, uuid.uuid4(), 1)
-    with uow_factory.for_tenant(acme) as uow:
+    with processing_uow.for_tenant(acme) as uow:
         uow.processors.purchased.bulk_create([bank, credit])
         uow.processors.underwriting.bulk_create([bank_up, credit_up])
-    with uow_factory.for_tenant(globex) as uow:
+    with processing_uow.for_tenant(globex) as uow:
         uow.processors.purchased.create(their_bank)
         uow.processors.underwriting.create(their_up)
     return World(acme, globex, underwriting, bank, credit, bank_up, credit_up, their_bank, their_up)
@@ -153,33 +156,33 @@ EFFECTIVE_CONFIG_CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str
 
 
 class ProcessingContract:
-    """Bind with a `uow_factory` fixture on an empty database whose units of work use the default
+    """Bind with a `processing_uow` fixture on an empty database whose units of work use the default
     catalog (`domain.processing.processors.default_catalog()`)."""
 
     @pytest.fixture
-    def world(self, uow_factory: UnitOfWorkFactory) -> World:
-        return seed_world(uow_factory)
+    def world(self, processing_uow: Units) -> World:
+        return seed_world(processing_uow)
 
     # -- catalog ------------------------------------------------------------------------------
-    def test_the_catalog_is_the_code(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_the_catalog_is_the_code(self, processing_uow: Units, world: World) -> None:
         expected = default_catalog().entries()
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             entries = uow.processors.get_processor_catalog()
             assert BANK in uow.processors.catalog and "p_unknown" not in uow.processors.catalog
         assert entries == expected
         assert [entry.name for entry in entries] == [BANK, CREDIT]
         assert entries[0].config == BANK_CONFIG
-        with uow_factory.system() as uow:  # code, not tenant data: any scope reads it
+        with processing_uow.system() as uow:  # code, not tenant data: any scope reads it
             assert uow.processors.get_processor_catalog() == expected
 
     # -- purchased processors -----------------------------------------------------------------
-    def test_purchased_processor_round_trip(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_purchased_processor_round_trip(self, processing_uow: Units, world: World) -> None:
         buyer = uuid.uuid4()
         bought = new_purchase(world.acme, CREDIT, 5, price_amount=12_345_678_901, price_unit=PriceUnit.PAGE,
                               purchased_by=buyer, config={"nested": {"list": [1, 2.5, None, "x"]}, "flag": False})
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.create(bought)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             found = uow.processors.get_purchased_processor_by_id(bought.id)
             assert found == bought
             assert found is not None and found.status is SubscriptionStatus.ACTIVE
@@ -187,13 +190,13 @@ class ProcessingContract:
             assert uow.processors.get_purchased_processor_by_id(uuid.uuid4()) is None
             assert uow.processors.get_purchased_processor_by_id(world.bank.id) == world.bank
 
-    def test_purchased_processors_by_organization(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_purchased_processors_by_organization(self, processing_uow: Units, world: World) -> None:
         manual = new_purchase(world.acme, "p_manual", 4)
         disabled_auto = new_purchase(world.acme, "p_disabled", 3, auto=True, status=SubscriptionStatus.DISABLED)
         deleted_auto = new_purchase(world.acme, "p_deleted", 2, auto=True, status=SubscriptionStatus.DELETED)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.bulk_create([manual, disabled_auto, deleted_auto])
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             repository = uow.processors
 
             def names(enabled_only: bool = False, auto_only: bool = False) -> list[str]:
@@ -208,17 +211,17 @@ class ProcessingContract:
             assert repository.get_purchased_processors_by_organization(uuid.uuid4()) == []
             assert repository.purchased.count(PurchasedProcessorFilter(status=SubscriptionStatus.DELETED)) == 1
             assert repository.purchased.count(PurchasedProcessorFilter(auto=True)) == 3
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             assert uow.processors.get_purchased_processors_by_organization(world.globex) == [world.their_bank]
 
-    def test_processor_by_name(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_processor_by_name(self, processing_uow: Units, world: World) -> None:
         old_disabled = new_purchase(world.acme, "p_flaky", 1, status=SubscriptionStatus.DISABLED)
         newer_active = new_purchase(world.acme, "p_flaky", 2)
         only_disabled = new_purchase(world.acme, "p_paused", 1, status=SubscriptionStatus.DISABLED)
         only_deleted = new_purchase(world.acme, "p_gone", 1, status=SubscriptionStatus.DELETED)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.bulk_create([old_disabled, newer_active, only_disabled, only_deleted])
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             repository = uow.processors
             assert repository.get_processor_by_name(BANK, world.acme) == world.bank
             assert repository.get_processor_by_name("p_flaky", world.acme) == newer_active  # active first
@@ -229,15 +232,15 @@ class ProcessingContract:
             assert repository.get_processor_by_name(BANK.upper(), world.acme) is None  # names compare exactly
 
     # -- underwriting processors --------------------------------------------------------------
-    def test_underwriting_processors(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_underwriting_processors(self, processing_uow: Units, world: World) -> None:
         paused = new_purchase(world.acme, "p_paused", 1)
         disabled_auto = new_underwriting_processor(paused, world.underwriting, 1, auto=True, enabled=False,
                                                    current_executions_list=[uuid.uuid4()])
         elsewhere = new_underwriting_processor(world.bank, uuid.uuid4(), 0)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.create(paused)
             uow.processors.underwriting.bulk_create([elsewhere, disabled_auto])
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             repository = uow.processors
 
             def ids(enabled_only: bool = False, auto_only: bool = False) -> list[uuid.UUID]:
@@ -256,24 +259,24 @@ class ProcessingContract:
             with pytest.raises(Conflict, match="processor"):  # one per underwriting and processor
                 repository.underwriting.create(new_underwriting_processor(world.bank, world.underwriting, 9))
             repository.underwriting.create(new_underwriting_processor(world.bank, uuid.uuid4(), 9))  # goes on
-        with uow_factory.for_tenant(world.globex) as uow:  # another organization has its own key space
+        with processing_uow.for_tenant(world.globex) as uow:  # another organization has its own key space
             uow.processors.underwriting.create(new_underwriting_processor(world.their_bank, world.underwriting))
 
     # -- effective configuration --------------------------------------------------------------
     @pytest.mark.parametrize(("case", "tenant", "override", "expected"), EFFECTIVE_CONFIG_CASES,
                              ids=[case[0] for case in EFFECTIVE_CONFIG_CASES])
     def test_effective_config_merges_catalog_tenant_and_override(
-        self, uow_factory: UnitOfWorkFactory, world: World, case: str, tenant: dict[str, Any],
+        self, processing_uow: Units, world: World, case: str, tenant: dict[str, Any],
         override: dict[str, Any], expected: dict[str, Any],
     ) -> None:
         # The parameters are shared between backends: copies go in, so nothing can alter them.
         bought = new_purchase(world.acme, BANK, 5, config=copy.deepcopy(tenant))
         up = new_underwriting_processor(bought, uuid.uuid4(), 6, config_override=copy.deepcopy(override),
                                         effective_config={"stale": "the stored value is not the answer"})
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.create(bought)
             uow.processors.underwriting.create(up)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             resolved = uow.processors.get_effective_config(up.id)
             assert resolved == expected, case
             resolved["min_months"] = "mutated"  # the answer is a fresh value...
@@ -285,20 +288,20 @@ class ProcessingContract:
             assert uow.processors.get_underwriting_processor_by_id(up.id) == up
         assert default_catalog().get(BANK).CONFIG == BANK_CONFIG
 
-    def test_effective_config_of_the_world(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_effective_config_of_the_world(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.processors.get_effective_config(world.bank_up.id) == {
                 "min_months": 6, "currency": "EUR", "thresholds": {"nsf": 5, "negative_days": 5}}
             assert uow.processors.get_effective_config(world.credit_up.id) == {"bureau": "experian", "min_score": 600}
 
-    def test_effective_config_needs_every_layer(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_effective_config_needs_every_layer(self, processing_uow: Units, world: World) -> None:
         orphan = new_underwriting_processor(new_purchase(world.acme, BANK), uuid.uuid4())  # purchase never stored
         retired = new_purchase(world.acme, "p_retired")
         retired_up = new_underwriting_processor(retired, uuid.uuid4())
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.create(retired)
             uow.processors.underwriting.bulk_create([orphan, retired_up])
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             with pytest.raises(NotFound) as missing_purchase:
                 uow.processors.get_effective_config(orphan.id)
             assert missing_purchase.value.key == orphan.purchased_processor_id
@@ -311,13 +314,13 @@ class ProcessingContract:
                 uow.processors.get_effective_config(world.their_up.id)
 
     # -- current executions list --------------------------------------------------------------
-    def test_update_current_executions_list(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_update_current_executions_list(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             first, second = submit(uow, world.bank_up, {"n": 1}, 1), submit(uow, world.bank_up, {"n": 2}, 2)
             credit = submit(uow, world.credit_up, {"n": 1}, 3)
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             theirs = submit(uow, world.their_up, {"n": 1})
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             processors = uow.processors
             assert processors.update_current_executions_list(world.bank_up.id, [second.id, first.id, second.id])
             stored = processors.get_underwriting_processor_by_id(world.bank_up.id)
@@ -336,25 +339,25 @@ class ProcessingContract:
                 processors.update_current_executions_list(uuid.uuid4(), [])
             with pytest.raises(NotFound):
                 processors.update_current_executions_list(world.their_up.id, [])
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             cleared = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
             assert cleared is not None and cleared.current_executions_list == [] and cleared.version == 3
 
-    def test_a_long_current_executions_list(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_a_long_current_executions_list(self, processing_uow: Units, world: World) -> None:
         executions = [new_execution(world.bank_up, {"n": i}, i / 100) for i in range(1200)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.executions.bulk_create(executions)
         wanted = [execution.id for execution in reversed(executions)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.processors.update_current_executions_list(world.bank_up.id, wanted)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             stored = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
             assert stored is not None and stored.current_executions_list == wanted
 
     # -- creation and deduplication -----------------------------------------------------------
-    def test_create_execution(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_create_execution(self, processing_uow: Units, world: World) -> None:
         payload = {"documents": [{"type": "bank_statement", "id": "d1"}], "z": 1, "a": [1.5, None]}
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             created = submit(uow, world.bank_up, payload, 5, TRICKY_REVISIONS)
             plain = submit(uow, world.credit_up, {"ssn_last4": "1234"}, 6)
             given = uow.executions.create_execution(
@@ -368,7 +371,7 @@ class ProcessingContract:
         assert (created.processor, created.underwriting_id) == (BANK, world.underwriting)
         assert plain.document_revision_ids == [] and plain.document_ids_hash is None
         assert (given.payload_hash, given.document_ids_hash) == ("ab" * 32, "cd" * 32)  # given hashes are kept
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             found = uow.executions.get_execution_by_id(created.id)
             assert found == created
             assert found is not None and found.status is ExecutionStatus.PENDING
@@ -377,9 +380,9 @@ class ProcessingContract:
             assert uow.executions.get_execution_by_id(given.id) == given
             assert uow.executions.get_execution_by_id(uuid.uuid4()) is None
 
-    def test_an_unknown_processor_is_the_catalogs_not_found(self, uow_factory: UnitOfWorkFactory,
+    def test_an_unknown_processor_is_the_catalogs_not_found(self, processing_uow: Units,
                                                             world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             with pytest.raises(NotFound) as raised:
                 uow.executions.create_execution(world.underwriting, world.bank_up.id, world.acme, "p_unknown",
                                                 {"n": 1}, at=at())
@@ -387,16 +390,16 @@ class ProcessingContract:
             assert uow.executions.count() == 0
 
     @pytest.mark.parametrize("blocking", ["pending", "running", "completed"])
-    def test_a_live_execution_of_the_payload_blocks_another(self, uow_factory: UnitOfWorkFactory, world: World,
+    def test_a_live_execution_of_the_payload_blocks_another(self, processing_uow: Units, world: World,
                                                             blocking: str) -> None:
         payload = {"documents": ["d1", "d2"]}
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             first = submit(uow, world.bank_up, payload, 1)
             if blocking != "pending":
                 uow.executions.update_execution_status(first.id, ExecutionStatus.RUNNING, started_at=at(2))
             if blocking == "completed":
                 uow.executions.save_execution_result(first.id, {"ok": True}, {}, 1, at(3))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             with pytest.raises(Conflict) as raised:
                 submit(uow, world.bank_up, {"documents": ["d1", "d2"]}, 4)
             assert raised.value.entity == "Execution"
@@ -404,19 +407,19 @@ class ProcessingContract:
             # The unit of work goes on: the same payload elsewhere, and another payload here, are new.
             submit(uow, world.credit_up, payload, 5)
             submit(uow, world.bank_up, {"documents": ["d1"]}, 6)
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             submit(uow, world.their_up, payload, 7)  # another organization's key space
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.count() == 3
             with pytest.raises(Conflict):  # the generic create obeys the same key
                 uow.executions.create(new_execution(world.bank_up, payload, 8))
             assert uow.executions.find_execution_by_hash(world.bank_up.id, payload_hash(payload)) == (
                 uow.executions.get_execution_by_id(first.id))
 
-    def test_a_failed_execution_does_not_block_a_retry(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_a_failed_execution_does_not_block_a_retry(self, processing_uow: Units, world: World) -> None:
         payload = {"documents": ["d1"]}
         digest = payload_hash(payload)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.find_execution_by_hash(world.bank_up.id, digest) is None
             first_failure = fail(uow, submit(uow, world.bank_up, payload, 1), 2)
             assert uow.executions.find_execution_by_hash(world.bank_up.id, digest) == first_failure
@@ -426,18 +429,18 @@ class ProcessingContract:
             assert uow.executions.find_execution_by_hash(world.bank_up.id, digest) == retry  # live wins
             with pytest.raises(Conflict):
                 submit(uow, world.bank_up, payload, 21)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.find_execution_by_hash(world.bank_up.id, digest) == retry
             assert uow.executions.find_execution_by_hash(world.credit_up.id, digest) is None
             assert uow.executions.count(ExecutionFilter(payload_hash=digest)) == 3
             done = complete(uow, retry, {"ok": True}, 30)
             assert uow.executions.find_execution_by_hash(world.bank_up.id, digest) == done
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             assert uow.executions.find_execution_by_hash(world.bank_up.id, digest) is None
 
     @pytest.mark.parametrize("racers", [2, 10])
     def test_concurrent_submissions_of_one_payload_make_one_execution(
-        self, uow_factory: UnitOfWorkFactory, world: World, racers: int
+        self, processing_uow: Units, world: World, racers: int
     ) -> None:
         barrier = threading.Barrier(racers)
         outcomes: list[uuid.UUID | None] = []
@@ -446,7 +449,7 @@ class ProcessingContract:
         def race(index: int) -> None:
             try:
                 barrier.wait(10)
-                with uow_factory.for_tenant(world.acme) as uow:
+                with processing_uow.for_tenant(world.acme) as uow:
                     created = submit(uow, world.bank_up, {"documents": ["same"]}, index)
                     time.sleep(RACE_WINDOW_SECONDS)
                 outcomes.append(created.id)
@@ -463,37 +466,37 @@ class ProcessingContract:
         assert failures == []
         winners = [outcome for outcome in outcomes if outcome is not None]
         assert len(outcomes) == racers and len(winners) == 1
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.count() == 1
             found = uow.executions.find_execution_by_hash(world.bank_up.id, payload_hash({"documents": ["same"]}))
             assert found is not None and found.id == winners[0]
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def test_an_execution_runs_to_completion(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_an_execution_runs_to_completion(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             created = submit(uow, world.bank_up, {"n": 1}, 1)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.update_execution_status(created.id, ExecutionStatus.RUNNING, started_at=at(2))
             running = uow.executions.get_by_id_or_raise(created.id)
             assert (running.status, running.started_at, running.updated_at, running.version) == (
                 ExecutionStatus.RUNNING, at(2), at(2), 2)
             output = {"monthly_revenues": [45000.0, 51000.5], "nsf_count": 2, "notes": None}
             assert uow.executions.save_execution_result(created.id, output, {"f_avg_revenue": 48000.25}, 50, at(3))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             done = uow.executions.get_execution_by_id(created.id)
         assert done is not None and done.status is ExecutionStatus.COMPLETED and done.is_active
         assert (done.output, done.factors_delta, done.run_cost_cents) == (output, {"f_avg_revenue": 48000.25}, 50)
         assert (done.started_at, done.completed_at, done.updated_at, done.version) == (at(2), at(3), at(3), 3)
         assert (done.failed_code, done.failed_reason) == (None, None)
 
-    def test_an_execution_fails(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_an_execution_fails(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             created = submit(uow, world.bank_up, {"n": 1}, 1)
             uow.executions.update_execution_status(created.id, ExecutionStatus.RUNNING)  # the clock's time
             assert uow.executions.update_execution_status(
                 created.id, ExecutionStatus.FAILED, completed_at=at(9), failed_code="vendor_down",
                 failed_reason="HTTP 503 from the vendor")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             failed = uow.executions.get_by_id_or_raise(created.id)
         assert failed.status is ExecutionStatus.FAILED and not failed.is_active
         assert (failed.failed_code, failed.failed_reason, failed.completed_at) == (
@@ -513,16 +516,16 @@ class ProcessingContract:
         ([ExecutionStatus.RUNNING, ExecutionStatus.FAILED], "complete", "failed", "completed"),
     ])
     def test_illegal_moves_name_from_and_to_and_write_nothing(
-        self, uow_factory: UnitOfWorkFactory, world: World, path: list[Any], move: Any, from_state: str,
+        self, processing_uow: Units, world: World, path: list[Any], move: Any, from_state: str,
         to_state: str,
     ) -> None:
-        def apply(uow: UnitOfWork, step: Any, execution_id: uuid.UUID) -> None:
+        def apply(uow: ProcessingUnitOfWork, step: Any, execution_id: uuid.UUID) -> None:
             if step == "complete":
                 uow.executions.save_execution_result(execution_id, {"ok": True}, {}, 1, at(5))
             else:
                 uow.executions.update_execution_status(execution_id, step)
 
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             created = submit(uow, world.bank_up, {"n": 1}, 1)
             for step in path:
                 apply(uow, step, created.id)
@@ -531,28 +534,28 @@ class ProcessingContract:
                 apply(uow, move, created.id)
             assert (raised.value.from_state, raised.value.to_state) == (from_state, to_state)
             assert uow.executions.get_by_id_or_raise(created.id) == before
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.get_by_id_or_raise(created.id) == before
 
-    def test_lifecycle_of_a_missing_execution(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_lifecycle_of_a_missing_execution(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             with pytest.raises(NotFound):
                 uow.executions.update_execution_status(uuid.uuid4(), ExecutionStatus.RUNNING)
             with pytest.raises(NotFound):
                 uow.executions.save_execution_result(uuid.uuid4(), {}, {}, 0, at())
 
     # -- reads --------------------------------------------------------------------------------
-    def test_executions_by_underwriting_and_their_count(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_executions_by_underwriting_and_their_count(self, processing_uow: Units, world: World) -> None:
         other_case = new_underwriting_processor(world.bank, uuid.uuid4(), 1)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.processors.underwriting.create(other_case)
             late_bank = submit(uow, world.bank_up, {"n": 1}, 30)
             early_credit = submit(uow, world.credit_up, {"n": 1}, 10)
             middle_bank = complete(uow, submit(uow, world.bank_up, {"n": 2}, 20), {"ok": True}, 21)
             submit(uow, other_case, {"n": 1}, 5)
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             submit(uow, world.their_up, {"n": 1})
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             executions = uow.executions
             everything = executions.get_executions_by_underwriting(world.underwriting)
             assert [e.id for e in everything] == [early_credit.id, middle_bank.id, late_bank.id]  # oldest first
@@ -572,8 +575,8 @@ class ProcessingContract:
             assert executions.get_execution_count(world.their_up.underwriting_id) == 0
             assert executions.get_execution_count(uuid.uuid4()) == 0
 
-    def test_active_executions_follow_the_current_list(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_active_executions_follow_the_current_list(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             first = complete(uow, submit(uow, world.bank_up, {"n": 1}, 1), {"monthly_revenues": [1]}, 2)
             second = complete(uow, submit(uow, world.bank_up, {"n": 2}, 3), {"monthly_revenues": [2]}, 4)
             running = submit(uow, world.bank_up, {"n": 3}, 5)
@@ -583,7 +586,7 @@ class ProcessingContract:
             complete(uow, submit(uow, world.bank_up, {"n": 5}, 9), {"monthly_revenues": [5]}, 10)  # not listed
             uow.processors.update_current_executions_list(world.bank_up.id, [second.id, running.id, disabled.id,
                                                                              first.id])
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.get_active_executions(world.bank_up.id) == [second, first]  # the list's order
             assert uow.executions.get_active_executions(world.credit_up.id) == []
             assert uow.executions.get_active_executions(uuid.uuid4()) == []
@@ -591,22 +594,22 @@ class ProcessingContract:
             assert [e.id for e in uow.executions.get_active_executions(world.bank_up.id)] == [first.id]
             uow.executions.activate_execution(disabled.id)
             assert [e.id for e in uow.executions.get_active_executions(world.bank_up.id)] == [disabled.id, first.id]
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             assert uow.executions.get_active_executions(world.bank_up.id) == []
 
     # -- supersession -------------------------------------------------------------------------
-    def _three_runs(self, uow_factory: UnitOfWorkFactory, world: World) -> list[Execution]:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def _three_runs(self, processing_uow: Units, world: World) -> list[Execution]:
+        with processing_uow.for_tenant(world.acme) as uow:
             return [complete(uow, submit(uow, world.bank_up, {"run": i}, 10 * i), {"run": i}, 10 * i + 1)
                     for i in range(3)]
 
-    def test_supersession_chains(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        a, b, c = self._three_runs(uow_factory, world)
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_supersession_chains(self, processing_uow: Units, world: World) -> None:
+        a, b, c = self._three_runs(processing_uow, world)
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.mark_execution_superseded(a.id, b.id)
             assert uow.executions.mark_execution_superseded(b.id, c.id)
             unrelated = submit(uow, world.bank_up, {"run": "alone"}, 40)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             executions = uow.executions
             old = executions.get_by_id_or_raise(a.id)
             assert (old.updated_execution_id, old.enabled, old.version) == (b.id, False, a.version + 1)
@@ -622,33 +625,33 @@ class ProcessingContract:
             assert executions.mark_execution_superseded(a.id, b.id) is False
             assert executions.get_by_id_or_raise(a.id) == old
 
-    def test_a_chain_branches_and_joins(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        a, b, c = self._three_runs(uow_factory, world)
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_a_chain_branches_and_joins(self, processing_uow: Units, world: World) -> None:
+        a, b, c = self._three_runs(processing_uow, world)
+        with processing_uow.for_tenant(world.acme) as uow:
             d = complete(uow, submit(uow, world.bank_up, {"run": 3}, 5), {"run": 3}, 6)  # older than b
             uow.executions.mark_execution_superseded(a.id, c.id)
             uow.executions.mark_execution_superseded(b.id, c.id)  # two executions replaced by one
             uow.executions.mark_execution_superseded(d.id, a.id)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             for member in (a, b, c, d):
                 assert [e.id for e in uow.executions.get_execution_chain(member.id)] == [a.id, d.id, b.id, c.id]
 
-    def test_supersession_is_re_pointed_after_a_rollback(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        a, b, c = self._three_runs(uow_factory, world)
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_supersession_is_re_pointed_after_a_rollback(self, processing_uow: Units, world: World) -> None:
+        a, b, c = self._three_runs(processing_uow, world)
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.executions.mark_execution_superseded(a.id, b.id)
             uow.executions.activate_execution(a.id)  # pattern 5's rollback
             uow.executions.deactivate_execution(b.id)
             assert uow.executions.mark_execution_superseded(a.id, b.id)  # linked but active: disabled again
             assert uow.executions.mark_execution_superseded(a.id, c.id)  # the newest supersession stands
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.get_by_id_or_raise(a.id).updated_execution_id == c.id
             assert [e.id for e in uow.executions.get_execution_chain(a.id)] == [a.id, c.id]
             assert [e.id for e in uow.executions.get_execution_chain(b.id)] == [b.id]
 
-    def test_illegal_supersessions_write_nothing(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        a, b, c = self._three_runs(uow_factory, world)
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_illegal_supersessions_write_nothing(self, processing_uow: Units, world: World) -> None:
+        a, b, c = self._three_runs(processing_uow, world)
+        with processing_uow.for_tenant(world.acme) as uow:
             credit = complete(uow, submit(uow, world.credit_up, {"run": 0}, 1), {"score": 700}, 2)
             uow.executions.mark_execution_superseded(a.id, b.id)
             uow.executions.mark_execution_superseded(b.id, c.id)
@@ -662,12 +665,12 @@ class ProcessingContract:
                 uow.executions.mark_execution_superseded(a.id, uuid.uuid4())
             assert {e.id: e for e in uow.executions.get_execution_chain(a.id)} == before
             assert uow.executions.get_by_id_or_raise(credit.id) == credit
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert {e.id: e for e in uow.executions.get_execution_chain(c.id)} == before
 
     # -- activation ---------------------------------------------------------------------------
-    def test_activation(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_activation(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             execution = complete(uow, submit(uow, world.bank_up, {"n": 1}), {"ok": True}, 1)
             assert uow.executions.activate_execution(execution.id) is False  # already enabled
             assert uow.executions.deactivate_execution(execution.id)
@@ -676,7 +679,7 @@ class ProcessingContract:
             assert disabled.version == execution.version + 1
             assert uow.executions.deactivate_execution(execution.id) is False
             assert uow.executions.get_by_id_or_raise(execution.id) == disabled  # the first disabled_at stands
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.activate_execution(execution.id)
             enabled = uow.executions.get_by_id_or_raise(execution.id)
             assert enabled.enabled and enabled.disabled_at is None and enabled.is_active
@@ -685,12 +688,12 @@ class ProcessingContract:
                     call(uuid.uuid4())
 
     # -- generic CRUD on executions -----------------------------------------------------------
-    def test_bulk_create_and_list_executions(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_bulk_create_and_list_executions(self, processing_uow: Units, world: World) -> None:
         batch = [new_execution(world.bank_up if i % 3 else world.credit_up, {"n": i}, i / 100,
                                document_revision_ids=TRICKY_REVISIONS[: i % 9]) for i in range(2100)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.bulk_create(batch) == batch
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.count() == 2100
             assert uow.executions.count(ExecutionFilter(processor=CREDIT)) == 700
             for index in (0, 8, 1337, 2099):
@@ -707,41 +710,41 @@ class ProcessingContract:
                     break
             assert walked == [e.id for e in reversed(batch) if e.underwriting_processor_id == world.bank_up.id]
 
-    def test_bulk_create_obeys_the_deduplication_key(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_bulk_create_obeys_the_deduplication_key(self, processing_uow: Units, world: World) -> None:
         failed = [new_execution(world.bank_up, {"same": True}, i, status=ExecutionStatus.FAILED) for i in range(3)]
         live = new_execution(world.bank_up, {"same": True}, 5)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             uow.executions.bulk_create([*failed, live])  # failed ones never count
             for batch in ([new_execution(world.bank_up, {"n": 1}), new_execution(world.bank_up, {"same": True})],
                           [new_execution(world.bank_up, {"twice": 1}), new_execution(world.bank_up, {"twice": 1})]):
                 with pytest.raises(Conflict):
                     uow.executions.bulk_create(batch)
             assert uow.executions.count() == 4  # all or nothing
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.executions.count() == 4
             with pytest.raises(Conflict):  # an update into a live status obeys the key too
                 uow.executions.update(failed[0].evolve(status=ExecutionStatus.RUNNING))
             assert uow.executions.get_by_id_or_raise(failed[0].id) == failed[0]
 
     # -- versions -----------------------------------------------------------------------------
-    def test_stale_updates_are_concurrency_conflicts(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_stale_updates_are_concurrency_conflicts(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             execution = submit(uow, world.bank_up, {"n": 1})
-        changes: list[tuple[Callable[[UnitOfWork], Any], Any]] = [
+        changes: list[tuple[Callable[[ProcessingUnitOfWork], Any], Any]] = [
             (lambda u: u.processors.purchased, world.bank.move_to(SubscriptionStatus.DISABLED, at(1))),
             (lambda u: u.processors.underwriting, world.bank_up.evolve(enabled=False, updated_at=at(1))),
             (lambda u: u.executions, execution.start(at(1))),
         ]
         for repository, changed in changes:
-            with uow_factory.for_tenant(world.acme) as uow:
+            with processing_uow.for_tenant(world.acme) as uow:
                 assert repository(uow).update(changed).version == 2
-            with uow_factory.for_tenant(world.acme) as uow, pytest.raises(ConcurrencyConflict):
+            with processing_uow.for_tenant(world.acme) as uow, pytest.raises(ConcurrencyConflict):
                 repository(uow).update(changed)
-            with uow_factory.for_tenant(world.acme) as uow, pytest.raises(ConcurrencyConflict):
+            with processing_uow.for_tenant(world.acme) as uow, pytest.raises(ConcurrencyConflict):
                 repository(uow).delete(changed.id, expected_version=1)
-            with uow_factory.for_tenant(world.acme) as uow, pytest.raises(NotFound):
+            with processing_uow.for_tenant(world.acme) as uow, pytest.raises(NotFound):
                 repository(uow).update(changed.model_copy(update={"id": uuid.uuid4()}))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             # The spec methods read and write through the same version check.
             assert uow.executions.save_execution_result(execution.id, {"ok": True}, {}, 1, at(2))
             assert uow.executions.get_by_id_or_raise(execution.id).version == 3
@@ -749,15 +752,15 @@ class ProcessingContract:
             assert uow.processors.get_underwriting_processor_by_id(world.bank_up.id) is not None
 
     # -- tenant isolation ---------------------------------------------------------------------
-    def test_another_organizations_records_are_out_of_reach(self, uow_factory: UnitOfWorkFactory,
+    def test_another_organizations_records_are_out_of_reach(self, processing_uow: Units,
                                                             world: World) -> None:
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             old = complete(uow, submit(uow, world.their_up, {"n": 1}, 1), {"ok": 1}, 2)
             new = complete(uow, submit(uow, world.their_up, {"n": 2}, 3), {"ok": 2}, 4)
             uow.executions.mark_execution_superseded(old.id, new.id)
             uow.processors.update_current_executions_list(world.their_up.id, [new.id])
             theirs = uow.executions.get_by_id_or_raise(new.id)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             processors, executions = uow.processors, uow.executions
             assert processors.get_purchased_processor_by_id(world.their_bank.id) is None
             assert processors.get_underwriting_processor_by_id(world.their_up.id) is None
@@ -801,7 +804,7 @@ class ProcessingContract:
                 with pytest.raises(TenantScopeRequired):
                     call()
             assert processors.underwriting.count() == 2 and executions.count() == 0
-        with uow_factory.for_tenant(world.globex) as uow:
+        with processing_uow.for_tenant(world.globex) as uow:
             assert uow.executions.get_active_executions(world.their_up.id) == [theirs]
             assert [e.id for e in uow.executions.get_execution_chain(new.id)] == [old.id, new.id]
             assert uow.processors.get_purchased_processor_by_id(world.their_bank.id) == world.their_bank
@@ -826,18 +829,18 @@ class ProcessingContract:
         lambda uow: uow.executions.activate_execution(uuid.uuid4()),
         lambda uow: uow.executions.get_execution_count(uuid.uuid4()),
     ])
-    def test_processing_repositories_refuse_system_scope(self, uow_factory: UnitOfWorkFactory,
-                                                         call: Callable[[UnitOfWork], object]) -> None:
-        with uow_factory.system() as uow, pytest.raises(TenantScopeRequired):
+    def test_processing_repositories_refuse_system_scope(self, processing_uow: Units,
+                                                         call: Callable[[ProcessingUnitOfWork], object]) -> None:
+        with processing_uow.system() as uow, pytest.raises(TenantScopeRequired):
             call(uow)
 
     # -- the unit of work ---------------------------------------------------------------------
-    def test_a_failing_unit_of_work_leaves_nothing(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        a, b, _ = self._three_runs(uow_factory, world)
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_a_failing_unit_of_work_leaves_nothing(self, processing_uow: Units, world: World) -> None:
+        a, b, _ = self._three_runs(processing_uow, world)
+        with processing_uow.for_tenant(world.acme) as uow:
             before_up = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
         payload = {"documents": ["rolled back"]}
-        with pytest.raises(RuntimeError), uow_factory.for_tenant(world.acme) as uow:
+        with pytest.raises(RuntimeError), processing_uow.for_tenant(world.acme) as uow:
             uow.processors.purchased.create(new_purchase(world.acme, "p_new"))
             uow.processors.underwriting.create(new_underwriting_processor(world.bank, uuid.uuid4()))
             fresh = complete(uow, submit(uow, world.bank_up, payload, 50), {"ok": True}, 51)
@@ -845,15 +848,15 @@ class ProcessingContract:
             uow.executions.mark_execution_superseded(a.id, b.id)
             uow.executions.deactivate_execution(b.id)
             raise RuntimeError("the use case fails")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert uow.processors.purchased.count() == 2 and uow.processors.underwriting.count() == 2
             assert uow.executions.count() == 3
             assert uow.processors.get_underwriting_processor_by_id(world.bank_up.id) == before_up
             assert uow.executions.get_by_id_or_raise(a.id) == a and uow.executions.get_by_id_or_raise(b.id) == b
             submit(uow, world.bank_up, payload, 60)  # the deduplication key is free again
 
-    def test_savepoints_and_explicit_rollback(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_savepoints_and_explicit_rollback(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
             kept = submit(uow, world.bank_up, {"n": "kept"})
             uow.commit()
             submit(uow, world.bank_up, {"n": "dropped"})
@@ -862,12 +865,12 @@ class ProcessingContract:
                 submit(uow, world.bank_up, {"n": "inner"})
                 raise RuntimeError("the nested part fails")
             inner = submit(uow, world.bank_up, {"n": "inner"})
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             assert {e.id for e in uow.executions.get_executions_by_underwriting(world.underwriting)} == {
                 kept.id, inner.id}
 
-    def test_repositories_outside_the_block_fail_loudly(self, uow_factory: UnitOfWorkFactory) -> None:
-        uow = uow_factory.system()
+    def test_repositories_outside_the_block_fail_loudly(self, processing_uow: Units) -> None:
+        uow = processing_uow.system()
         for call in (lambda: uow.processors.get_processor_catalog(), lambda: uow.executions.count()):
             with pytest.raises(UnitOfWorkInactive):
                 call()
@@ -877,9 +880,9 @@ class ProcessingContract:
             uow.executions.get_execution_by_id(uuid.uuid4())
 
     # -- bad input ----------------------------------------------------------------------------
-    def test_bad_input_names_the_field(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_bad_input_names_the_field(self, processing_uow: Units, world: World) -> None:
         naive = datetime(2026, 3, 1, 12, 0)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with processing_uow.for_tenant(world.acme) as uow:
             existing = submit(uow, world.bank_up, {"n": 1})
             bad: Any = uow  # the calls below pass wrong types on purpose
             p, x = bad.processors, bad.executions

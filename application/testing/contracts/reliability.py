@@ -38,13 +38,17 @@ from domain.shared.errors import (
 from domain.shared.pagination import OffsetPageRequest
 from domain.shared.sorting import Sort
 from domain.tenancy.tenant import Tenant
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.reliability import ReliabilityUnitOfWork, ReliabilityUnitOfWorkFactory
+from ports.tenancy import TenancyUnitOfWorkFactory
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 RACE_WINDOW_SECONDS = 0.02
 """Concurrency tests keep their unit of work open this long after writing, as a use case doing more
 work would, so that the racing transactions really overlap."""
 FAILURE: dict[str, Any] = {"error": {"code": "timeout", "message": "gateway timed out after 30s"}}
+
+Units = ReliabilityUnitOfWorkFactory
+"""The unit-of-work factory of the context under test."""
 
 
 def at(minutes: float = 0) -> datetime:
@@ -109,21 +113,21 @@ class World:
     globex_flow: Workflow
 
 
-def seed_world(uow_factory: UnitOfWorkFactory) -> World:
+def seed_world(reliability_uow: Units, tenancy_uow: TenancyUnitOfWorkFactory) -> World:
     acme = Tenant.register(name="Acme", slug="acme", at=T0)
     globex = Tenant.register(name="Globex", slug="globex", at=T0)
-    with uow_factory.system() as uow:
+    with tenancy_uow.system() as uow:
         uow.tenants.bulk_create([acme, globex])
     checkout, billing = new_workflow(acme.id, "Checkout"), new_workflow(acme.id, "Billing", 1)
     globex_flow = new_workflow(globex.id, "Checkout")
-    with uow_factory.for_tenant(acme.id) as uow:
+    with reliability_uow.for_tenant(acme.id) as uow:
         uow.workflows.bulk_create([checkout, billing])
-    with uow_factory.for_tenant(globex.id) as uow:
+    with reliability_uow.for_tenant(globex.id) as uow:
         uow.workflows.create(globex_flow)
     return World(acme.id, globex.id, checkout, billing, globex_flow)
 
 
-Repository = Callable[[UnitOfWork], Any]
+Repository = Callable[[ReliabilityUnitOfWork], Any]
 
 TENANT_REPOSITORIES = ["workflows", "events", "incidents", "decisions", "actions", "kill_switches"]
 APPEND_ONLY = {"events", "decisions"}
@@ -144,37 +148,37 @@ def record_of(name: str, tenant_id: uuid.UUID, workflow_id: uuid.UUID, minutes: 
 
 
 class ReliabilityContract:
-    """Bind with a `uow_factory` fixture on an empty database."""
+    """Bind with a `reliability_uow` fixture on an empty database."""
 
     @pytest.fixture
-    def world(self, uow_factory: UnitOfWorkFactory) -> World:
-        return seed_world(uow_factory)
+    def world(self, reliability_uow: Units, tenancy_uow: TenancyUnitOfWorkFactory) -> World:
+        return seed_world(reliability_uow, tenancy_uow)
 
     # -- workflows ----------------------------------------------------------------------------
-    def test_workflow_round_trip_and_lookup_by_name(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_workflow_round_trip_and_lookup_by_name(self, reliability_uow: Units, world: World) -> None:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.workflows.get_by_id(world.checkout.id) == world.checkout
             assert uow.workflows.get_by_name("Checkout") == world.checkout
             assert uow.workflows.get_by_name("checkout") is None  # names compare exactly
             assert uow.workflows.get_by_name("Nothing") is None
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             assert uow.workflows.get_by_name("Checkout") == world.globex_flow
 
-    def test_workflow_name_is_unique_per_tenant(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_workflow_name_is_unique_per_tenant(self, reliability_uow: Units, world: World) -> None:
+        with reliability_uow.for_tenant(world.acme) as uow:
             with pytest.raises(Conflict, match="name"):
                 uow.workflows.create(new_workflow(world.acme, "Checkout"))
             with pytest.raises(Conflict):
                 uow.workflows.update(world.billing.rename("Checkout", at(5)))
             uow.workflows.create(new_workflow(world.acme, "Refunds"))  # the unit of work goes on
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             names = [w.name for w in uow.workflows.list_and_count(sort=Sort.parse("name")).items]
         assert names == ["Billing", "Checkout", "Refunds"]
 
-    def test_workflow_listing_sorts_by_code_point_and_filters(self, uow_factory: UnitOfWorkFactory,
+    def test_workflow_listing_sorts_by_code_point_and_filters(self, reliability_uow: Units,
                                                               world: World) -> None:
         names = ["beta", "Alpha", "alpha", "Ärger", "zeta", "Zulu", "a_b"]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.workflows.bulk_create([new_workflow(world.acme, n, i, is_active=i % 2 == 0)
                                        for i, n in enumerate(names)])
             listed = [w.name for w in uow.workflows.list_and_count(sort=Sort.parse("-name")).items]
@@ -184,14 +188,14 @@ class ReliabilityContract:
             assert uow.workflows.count(WorkflowFilter(is_active=False)) == 3
 
     # -- vendors ------------------------------------------------------------------------------
-    def test_vendors_are_global(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_vendors_are_global(self, reliability_uow: Units, world: World) -> None:
         stripe = new_vendor("Stripe")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.vendors.create(stripe)
-        with uow_factory.system() as uow:
+        with reliability_uow.system() as uow:
             uow.vendors.create(new_vendor("Adyen", 1))
             assert uow.vendors.get_by_name("Stripe") == stripe
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             assert uow.vendors.get_by_id(stripe.id) == stripe
             assert [v.name for v in uow.vendors.list_and_count(sort=Sort.parse("name")).items] == ["Adyen", "Stripe"]
             assert uow.vendors.get_by_name("stripe") is None
@@ -199,12 +203,12 @@ class ReliabilityContract:
                 uow.vendors.create(new_vendor("Stripe"))
             assert uow.vendors.count() == 2
 
-    def test_vendor_breaker_state_round_trips(self, uow_factory: UnitOfWorkFactory) -> None:
+    def test_vendor_breaker_state_round_trips(self, reliability_uow: Units) -> None:
         vendor = new_vendor("Stripe", failure_threshold=2)
-        with uow_factory.system() as uow:
+        with reliability_uow.system() as uow:
             uow.vendors.create(vendor)
             opened = uow.vendors.update(vendor.record_failure(at(1)).record_failure(at(2)))
-        with uow_factory.system() as uow:
+        with reliability_uow.system() as uow:
             found = uow.vendors.get_by_id_or_raise(vendor.id)
         assert found == opened and found.version == 2
         assert found.circuit_breaker_state is BreakerState.OPEN and found.opened_at == at(2)
@@ -212,84 +216,84 @@ class ReliabilityContract:
         assert allowed and half_open.circuit_breaker_state is BreakerState.HALF_OPEN
 
     # -- events -------------------------------------------------------------------------------
-    def test_append_is_idempotent_per_tenant_key(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_append_is_idempotent_per_tenant_key(self, reliability_uow: Units, world: World) -> None:
         first = new_event(world.acme, world.checkout.id, "order-1", payload={"nested": {"list": [1, 2.5, None]}})
         retry = new_event(world.acme, world.checkout.id, "order-1", 3, payload={"other": True})
         elsewhere = new_event(world.globex, world.globex_flow.id, "order-1")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.append(first) == (first, True)
             assert uow.events.append(retry) == (first, False)  # in the same unit of work
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.append(retry) == (first, False)  # and after commit
             assert uow.events.get_by_idempotency_key("order-1") == first
             assert uow.events.get_by_id(first.id) == first
             assert uow.events.get_by_idempotency_key("ORDER-1") is None
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             assert uow.events.get_by_idempotency_key("order-1") is None
             assert uow.events.append(elsewhere) == (elsewhere, True)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.count() == 1
 
-    def test_a_plain_create_of_a_taken_key_is_a_conflict(self, uow_factory: UnitOfWorkFactory,
+    def test_a_plain_create_of_a_taken_key_is_a_conflict(self, reliability_uow: Units,
                                                          world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.create(new_event(world.acme, world.checkout.id, "k"))
             with pytest.raises(Conflict):
                 uow.events.create(new_event(world.acme, world.checkout.id, "k"))
             assert uow.events.count() == 1
 
-    def test_events_are_append_only(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_events_are_append_only(self, reliability_uow: Units, world: World) -> None:
         event = new_event(world.acme, world.checkout.id, "k")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.append(event)
             with pytest.raises(Unsupported):
                 uow.events.update(event.evolve(event_type="payment.succeeded"))
             with pytest.raises(Unsupported):
                 uow.events.delete(event.id)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.get_by_id(event.id) == event
 
-    def test_append_many_reports_in_input_order(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_append_many_reports_in_input_order(self, reliability_uow: Units, world: World) -> None:
         def event(key: str, minutes: float = 0) -> Event:
             return new_event(world.acme, world.checkout.id, key, minutes)
 
         stored_a = event("a")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.append(stored_a)
         b, a_again, c, b_again, d = event("b", 1), event("a", 2), event("c", 3), event("b", 4), event("d", 5)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             results = uow.events.append_many([b, a_again, c, b_again, d])
             assert uow.events.append_many([]) == []
         assert results == [(b, True), (stored_a, False), (c, True), (b, False), (d, True)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.count() == 4
             assert uow.events.get_by_idempotency_key("b") == b
 
-    def test_append_many_across_batches(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_append_many_across_batches(self, reliability_uow: Units, world: World) -> None:
         existing = [new_event(world.acme, world.checkout.id, f"key-{i:05d}") for i in range(0, 2400, 48)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.append_many(existing)
         batch = [new_event(world.acme, world.checkout.id, f"key-{i:05d}", i / 100) for i in range(2400)]
         batch += [new_event(world.acme, world.checkout.id, f"key-{i:05d}") for i in range(0, 2400, 97)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             results = uow.events.append_many(batch)
             assert uow.events.count() == 2400
         assert [new for _, new in results] == [i % 48 != 0 for i in range(2400)] + [False] * 25
         assert [stored.idempotency_key for stored, _ in results] == [e.idempotency_key for e in batch]
 
-    def test_a_failing_batch_writes_nothing(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_a_failing_batch_writes_nothing(self, reliability_uow: Units, world: World) -> None:
         taken = new_event(world.acme, world.checkout.id, "taken")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.append(taken)
             clash = new_event(world.acme, world.checkout.id, "new-key").model_copy(update={"id": taken.id})
             with pytest.raises(Conflict):
                 uow.events.append_many([new_event(world.acme, world.checkout.id, "fresh"), clash])
             assert uow.events.count() == 1
             assert uow.events.append(new_event(world.acme, world.checkout.id, "after"))[1] is True
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.count() == 2
 
-    def test_concurrent_appends_of_one_key_store_one_event(self, uow_factory: UnitOfWorkFactory,
+    def test_concurrent_appends_of_one_key_store_one_event(self, reliability_uow: Units,
                                                           world: World) -> None:
         barrier = threading.Barrier(32)
         outcomes: list[tuple[uuid.UUID, bool]] = []
@@ -299,7 +303,7 @@ class ReliabilityContract:
             event = new_event(world.acme, world.checkout.id, "racing-key", index)
             try:
                 barrier.wait(10)
-                with uow_factory.for_tenant(world.acme) as uow:
+                with reliability_uow.for_tenant(world.acme) as uow:
                     stored, new = uow.events.append(event)
                     time.sleep(RACE_WINDOW_SECONDS)
                 outcomes.append((stored.id, new))
@@ -314,10 +318,10 @@ class ReliabilityContract:
         assert failures == []
         assert sum(new for _, new in outcomes) == 1 and len(outcomes) == 32
         assert len({stored for stored, _ in outcomes}) == 1
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.count() == 1
 
-    def test_recent_events_window_newest_first(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_recent_events_window_newest_first(self, reliability_uow: Units, world: World) -> None:
         now = T0 + timedelta(days=2)
 
         def event(key: str, before: timedelta, workflow: Workflow = world.checkout) -> Event:
@@ -326,11 +330,11 @@ class ReliabilityContract:
         inside = [event("1h", timedelta(hours=1)), event("23h", timedelta(hours=23)), event("24h", timedelta(hours=24))]
         outside = [event("25h", timedelta(hours=25)), event("future", -timedelta(minutes=1)),
                    event("billing", timedelta(hours=2), world.billing)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.append_many([inside[1], outside[0], inside[2], outside[1], inside[0], outside[2]])
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             uow.events.append(event("globex", timedelta(hours=1), world.globex_flow))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.get_recent_events(world.checkout.id, now=now) == inside
             assert uow.events.get_recent_events(world.checkout.id, 2, now=now) == inside[:1]
             elsewhere = now.astimezone(timezone(timedelta(hours=-5)))  # the same instant, another offset
@@ -343,10 +347,10 @@ class ReliabilityContract:
             assert uow.events.count(EventFilter(occurred_from=now - timedelta(hours=24))) == 5
 
     # -- incidents ----------------------------------------------------------------------------
-    def test_create_from_event(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_create_from_event(self, reliability_uow: Units, world: World) -> None:
         event = new_event(world.acme, world.checkout.id, "k", 5, correlation_id="req-9",
                           occurred_at=at(3))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             incident = uow.incidents.create_from_event(event, title="Gateway timeouts", severity="high")
         assert (incident.signature, incident.title, incident.severity) == (event.signature, "Gateway timeouts",
                                                                            Severity.HIGH)
@@ -354,45 +358,45 @@ class ReliabilityContract:
         assert (incident.status, incident.workflow_id, incident.tenant_id) == (
             IncidentStatus.NEW, world.checkout.id, world.acme)
         assert incident.correlation_id == "req-9" and incident.created_at == event.created_at
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             found = uow.incidents.get_by_id_or_raise(incident.id)
             assert found == incident and found.status is IncidentStatus.NEW and found.severity is Severity.HIGH
             assert uow.incidents.get_open_by_signature(event.signature) == incident
 
-    def test_one_open_incident_per_signature(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_one_open_incident_per_signature(self, reliability_uow: Units, world: World) -> None:
         first = new_event(world.acme, world.checkout.id, "1", 1)
         again = new_event(world.acme, world.checkout.id, "2", 2, payload={"error": {
             "code": "timeout", "message": "gateway timed out after 45s"}})
         other = new_event(world.acme, world.checkout.id, "3", 3, payload={"error_code": "card_declined"})
         assert again.signature == first.signature != other.signature
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             opened = uow.incidents.create_from_event(first, title="Timeouts")
             with pytest.raises(Conflict, match="signature"):
                 uow.incidents.create_from_event(again, title="Timeouts again")
             uow.incidents.create_from_event(other, title="Declines")  # the unit of work goes on
             assert uow.incidents.update(opened.record_event(at(2))).event_count == 2
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.count() == 2
             with pytest.raises(Conflict):
                 uow.incidents.create_from_event(again, title="Timeouts again")
-        with uow_factory.for_tenant(world.globex) as uow:  # another tenant has its own incidents
+        with reliability_uow.for_tenant(world.globex) as uow:  # another tenant has its own incidents
             uow.incidents.create_from_event(new_event(world.globex, world.checkout.id, "1", 1), title="Timeouts")
 
     @pytest.mark.parametrize("closing", [IncidentStatus.RESOLVED, IncidentStatus.IGNORED])
-    def test_a_closed_incident_does_not_block_a_new_one(self, uow_factory: UnitOfWorkFactory, world: World,
+    def test_a_closed_incident_does_not_block_a_new_one(self, reliability_uow: Units, world: World,
                                                         closing: IncidentStatus) -> None:
         first, later = (new_event(world.acme, world.checkout.id, key, minutes) for key, minutes in (("1", 1), ("2", 9)))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             old = uow.incidents.create_from_event(first, title="Timeouts")
             uow.incidents.update(old.move_to(closing, at(5)))
             assert uow.incidents.get_open_by_signature(first.signature) is None
             new = uow.incidents.create_from_event(later, title="Timeouts, again")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.get_open_by_signature(first.signature) == new
             assert uow.incidents.get_by_id_or_raise(old.id).status is closing
             assert uow.incidents.get_open_by_signature("no-such-signature") is None
 
-    def test_concurrent_incidents_of_one_signature(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_concurrent_incidents_of_one_signature(self, reliability_uow: Units, world: World) -> None:
         barrier = threading.Barrier(8)
         outcomes: list[str] = []
 
@@ -400,7 +404,7 @@ class ReliabilityContract:
             event = new_event(world.acme, world.checkout.id, f"k{index}", index)
             barrier.wait(10)
             try:
-                with uow_factory.for_tenant(world.acme) as uow:
+                with reliability_uow.for_tenant(world.acme) as uow:
                     uow.incidents.create_from_event(event, title=f"Racer {index}")
                     time.sleep(RACE_WINDOW_SECONDS)
                 outcomes.append("created")
@@ -413,26 +417,26 @@ class ReliabilityContract:
         for thread in threads:
             thread.join(60)
         assert sorted(outcomes) == ["conflict"] * 7 + ["created"]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.count() == 1
 
-    def _incidents(self, uow_factory: UnitOfWorkFactory, world: World) -> list[Incident]:
+    def _incidents(self, reliability_uow: Units, world: World) -> list[Incident]:
         statuses = [IncidentStatus.NEW, IncidentStatus.ANALYZING, IncidentStatus.NEW, IncidentStatus.RESOLVED,
                     IncidentStatus.NEW, IncidentStatus.NEW, IncidentStatus.IGNORED]
         rows = [new_incident(world.acme, world.checkout.id, f"sig-{i}", i % 4, status=s)
                 for i, s in enumerate(statuses)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.incidents.bulk_create(rows)
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             uow.incidents.create(new_incident(world.globex, world.globex_flow.id, "sig-0"))
         return rows
 
-    def test_incidents_by_status_newest_first_with_total(self, uow_factory: UnitOfWorkFactory,
+    def test_incidents_by_status_newest_first_with_total(self, reliability_uow: Units,
                                                          world: World) -> None:
-        rows = self._incidents(uow_factory, world)
+        rows = self._incidents(reliability_uow, world)
         new = sorted((r for r in rows if r.status is IncidentStatus.NEW), key=lambda r: (r.created_at, r.id),
                      reverse=True)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             first = uow.incidents.get_incidents_by_status(IncidentStatus.NEW, OffsetPageRequest(limit=3))
             rest = uow.incidents.get_incidents_by_status(IncidentStatus.NEW, OffsetPageRequest(limit=3, offset=3))
             everything = uow.incidents.get_incidents_by_status(IncidentStatus.NEW)
@@ -441,22 +445,22 @@ class ReliabilityContract:
         assert rest.items == new[3:] and not rest.has_next
         assert everything.items == new and (none.items, none.total) == ([], 0)
 
-    def test_count_by_status_has_every_status(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_count_by_status_has_every_status(self, reliability_uow: Units, world: World) -> None:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.count_by_status() == dict.fromkeys(IncidentStatus, 0)
-        self._incidents(uow_factory, world)
-        with uow_factory.for_tenant(world.acme) as uow:
+        self._incidents(reliability_uow, world)
+        with reliability_uow.for_tenant(world.acme) as uow:
             counts = uow.incidents.count_by_status()
         assert counts == {IncidentStatus.NEW: 4, IncidentStatus.ANALYZING: 1, IncidentStatus.ACTIONED: 0,
                           IncidentStatus.RESOLVED: 1, IncidentStatus.IGNORED: 1}
         assert list(counts) == list(IncidentStatus)
 
     # -- decisions and actions ----------------------------------------------------------------
-    def test_decisions_are_an_append_only_trail(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_decisions_are_an_append_only_trail(self, reliability_uow: Units, world: World) -> None:
         incident, other = new_incident(world.acme, world.checkout.id, "a"), new_incident(world.acme,
                                                                                          world.checkout.id, "b")
         trail = [new_decision(world.acme, incident.id, minutes) for minutes in (3, 1, 2)]
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.incidents.bulk_create([incident, other])
             uow.decisions.bulk_create(trail)
             uow.decisions.create(new_decision(world.acme, other.id, confidence_score=0.1))
@@ -464,21 +468,21 @@ class ReliabilityContract:
                 uow.decisions.update(trail[0].evolve(reasoning="rewritten"))
             with pytest.raises(Unsupported):
                 uow.decisions.delete(trail[0].id)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.decisions.list_for_incident(incident.id) == sorted(trail, key=lambda d: d.created_at)
             assert uow.decisions.get_by_id(trail[0].id) == trail[0]
             assert uow.decisions.list_for_incident(uuid.uuid4()) == []
 
-    def test_actions_lifecycle_and_listing(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_actions_lifecycle_and_listing(self, reliability_uow: Units, world: World) -> None:
         incident = new_incident(world.acme, world.checkout.id, "a")
         retry = new_action(world.acme, incident.id, 2, parameters={"attempts": 3})
         escalate = new_action(world.acme, incident.id, 1, action_type=ActionType.ESCALATE, is_reversible=True)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.actions.bulk_create([retry, escalate])
             uow.actions.create(new_action(world.acme, uuid.uuid4()))
             started = uow.actions.update(retry.start(at(3)))
             done = uow.actions.update(started.finish(True, {"charge": "ch_1", "ok": True}, at(4)))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.actions.list_for_incident(incident.id) == [escalate, done]
             found = uow.actions.get_by_id_or_raise(retry.id)
             assert found == done and found.version == 3
@@ -489,33 +493,33 @@ class ReliabilityContract:
                 uow.actions.delete(escalate.id)
 
     # -- kill switches ------------------------------------------------------------------------
-    def test_active_kill_switches_cover_the_tenant_and_the_workflow(self, uow_factory: UnitOfWorkFactory,
+    def test_active_kill_switches_cover_the_tenant_and_the_workflow(self, reliability_uow: Units,
                                                                     world: World) -> None:
         tenant_wide = new_kill_switch(world.acme, None, 1)
         checkout = new_kill_switch(world.acme, world.checkout.id, 2)
         billing = new_kill_switch(world.acme, world.billing.id, 3)
         released = new_kill_switch(world.acme, world.checkout.id, 0).release("oncall", at(4))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.kill_switches.bulk_create([checkout, released, tenant_wide, billing])
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             uow.kill_switches.create(new_kill_switch(world.globex))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.kill_switches.get_active_for(world.checkout.id) == [tenant_wide, checkout]
             assert uow.kill_switches.get_active_for(world.billing.id) == [tenant_wide, billing]
             assert uow.kill_switches.get_active_for(None) == [tenant_wide]
             lifted = uow.kill_switches.update(tenant_wide.release("oncall", at(6)))
             assert uow.kill_switches.get_active_for(world.checkout.id) == [checkout]
             assert uow.kill_switches.get_by_id(tenant_wide.id) == lifted
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             assert uow.kill_switches.get_active_for(world.checkout.id) != []  # Globex's own tenant-wide one
 
     # -- versions -----------------------------------------------------------------------------
-    def test_stale_updates_are_concurrency_conflicts(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_stale_updates_are_concurrency_conflicts(self, reliability_uow: Units, world: World) -> None:
         incident = new_incident(world.acme, world.checkout.id, "a")
         action = new_action(world.acme, incident.id)
         switch = new_kill_switch(world.acme)
         vendor = new_vendor()
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.incidents.create(incident)
             uow.actions.create(action)
             uow.kill_switches.create(switch)
@@ -528,21 +532,21 @@ class ReliabilityContract:
             (lambda u: u.vendors, lambda: vendor.record_failure(at(1))),
         ]
         for repository, change in changes:
-            with uow_factory.for_tenant(world.acme) as uow:
+            with reliability_uow.for_tenant(world.acme) as uow:
                 assert repository(uow).update(change()).version == 2
-            with uow_factory.for_tenant(world.acme) as uow, pytest.raises(ConcurrencyConflict):
+            with reliability_uow.for_tenant(world.acme) as uow, pytest.raises(ConcurrencyConflict):
                 repository(uow).update(change())
-            with uow_factory.for_tenant(world.acme) as uow, pytest.raises(NotFound):
+            with reliability_uow.for_tenant(world.acme) as uow, pytest.raises(NotFound):
                 repository(uow).update(change().model_copy(update={"id": uuid.uuid4()}))
 
     # -- tenant isolation ---------------------------------------------------------------------
     @pytest.mark.parametrize("name", TENANT_REPOSITORIES)
-    def test_another_tenants_records_are_out_of_reach(self, uow_factory: UnitOfWorkFactory, world: World,
+    def test_another_tenants_records_are_out_of_reach(self, reliability_uow: Units, world: World,
                                                       name: str) -> None:
         theirs = record_of(name, world.globex, world.globex_flow.id)
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             getattr(uow, name).create(theirs)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             repository = getattr(uow, name)
             assert repository.get_by_id(theirs.id) is None
             assert repository.exists(theirs.id) is False
@@ -562,19 +566,19 @@ class ReliabilityContract:
                     repository.delete(theirs.id)
             mine = repository.create(record_of(name, world.acme, world.checkout.id))
             assert repository.get_by_id(mine.id) == mine
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             assert getattr(uow, name).get_by_id(theirs.id) == theirs
             assert getattr(uow, name).get_by_id(mine.id) is None
 
-    def test_reliability_queries_stay_in_the_tenant(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_reliability_queries_stay_in_the_tenant(self, reliability_uow: Units, world: World) -> None:
         event = new_event(world.globex, world.globex_flow.id, "k", occurred_at=T0)
-        with uow_factory.for_tenant(world.globex) as uow:
+        with reliability_uow.for_tenant(world.globex) as uow:
             uow.events.append(event)
             incident = uow.incidents.create_from_event(event, title="Theirs")
             uow.decisions.create(new_decision(world.globex, incident.id))
             uow.actions.create(new_action(world.globex, incident.id))
             uow.kill_switches.create(new_kill_switch(world.globex, world.globex_flow.id))
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.get_by_idempotency_key("k") is None
             assert uow.events.get_recent_events(world.globex_flow.id, now=T0) == []
             assert uow.events.count_events(world.globex_flow.id) == 0
@@ -607,15 +611,15 @@ class ReliabilityContract:
         lambda uow: uow.kill_switches.get_active_for(None),
         lambda uow: uow.kill_switches.delete(uuid.uuid4()),
     ])
-    def test_tenant_repositories_refuse_system_scope(self, uow_factory: UnitOfWorkFactory,
-                                                     call: Callable[[UnitOfWork], object]) -> None:
-        with uow_factory.system() as uow, pytest.raises(TenantScopeRequired):
+    def test_tenant_repositories_refuse_system_scope(self, reliability_uow: Units,
+                                                     call: Callable[[ReliabilityUnitOfWork], object]) -> None:
+        with reliability_uow.system() as uow, pytest.raises(TenantScopeRequired):
             call(uow)
 
     # -- the unit of work ---------------------------------------------------------------------
-    def test_a_failing_unit_of_work_leaves_nothing(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_a_failing_unit_of_work_leaves_nothing(self, reliability_uow: Units, world: World) -> None:
         event = new_event(world.acme, world.checkout.id, "k")
-        with pytest.raises(RuntimeError), uow_factory.for_tenant(world.acme) as uow:
+        with pytest.raises(RuntimeError), reliability_uow.for_tenant(world.acme) as uow:
             uow.workflows.create(new_workflow(world.acme, "Refunds"))
             uow.events.append_many([event, new_event(world.acme, world.checkout.id, "k2")])
             incident = uow.incidents.create_from_event(event, title="Timeouts")
@@ -624,14 +628,14 @@ class ReliabilityContract:
             uow.kill_switches.create(new_kill_switch(world.acme))
             uow.vendors.create(new_vendor())
             raise RuntimeError("the use case fails")
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.workflows.count() == 2
             for repository in (uow.events, uow.incidents, uow.decisions, uow.actions, uow.kill_switches, uow.vendors):
                 assert repository.count() == 0
             assert uow.events.append(event) == (event, True)  # the key is free again
 
-    def test_rollback_and_savepoints_undo_appends(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
-        with uow_factory.for_tenant(world.acme) as uow:
+    def test_rollback_and_savepoints_undo_appends(self, reliability_uow: Units, world: World) -> None:
+        with reliability_uow.for_tenant(world.acme) as uow:
             uow.events.append(new_event(world.acme, world.checkout.id, "kept"))
             uow.commit()
             uow.events.append(new_event(world.acme, world.checkout.id, "dropped"))
@@ -640,12 +644,12 @@ class ReliabilityContract:
                 uow.events.append(new_event(world.acme, world.checkout.id, "inner"))
                 raise RuntimeError("the nested part fails")
             assert uow.events.append(new_event(world.acme, world.checkout.id, "inner"))[1] is True
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             keys = sorted(e.idempotency_key for e in uow.events.list_and_count().items)
         assert keys == ["inner", "kept"]
 
-    def test_repositories_outside_the_block_fail_loudly(self, uow_factory: UnitOfWorkFactory) -> None:
-        uow = uow_factory.system()
+    def test_repositories_outside_the_block_fail_loudly(self, reliability_uow: Units) -> None:
+        uow = reliability_uow.system()
         for name in ("workflows", "vendors", "events", "incidents", "decisions", "actions", "kill_switches"):
             with pytest.raises(UnitOfWorkInactive):
                 getattr(uow, name).count()
@@ -655,10 +659,10 @@ class ReliabilityContract:
             uow.vendors.count()
 
     # -- bad input ----------------------------------------------------------------------------
-    def test_bad_input_names_the_field(self, uow_factory: UnitOfWorkFactory, world: World) -> None:
+    def test_bad_input_names_the_field(self, reliability_uow: Units, world: World) -> None:
         event = new_event(world.acme, world.checkout.id, "k")
         naive = datetime(2026, 3, 1, 12, 0)
-        with uow_factory.for_tenant(world.acme) as uow:
+        with reliability_uow.for_tenant(world.acme) as uow:
             bad: Any = uow  # the calls below pass wrong types on purpose
             cases: list[tuple[str, Callable[[], object]]] = [
                 ("id", lambda: bad.workflows.get_by_id("not-a-uuid")),

@@ -1,0 +1,118 @@
+"""Spec 004's generic CRUD repository, written once over a record store for every backend.
+
+A repository is an object handed its store: `Crud(store)` checks every argument before any I/O
+(the same way on memory, SQLite, PostgreSQL and BigQuery) and asks the store for the rest. Each
+context's repositories extend it with their port's methods (`adapters/rules/`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Generic, NoReturn, TypeVar
+
+from adapters.records.arguments import optional_version
+from adapters.records.store import Query, RecordStore
+from domain.shared.entity import Entity
+from domain.shared.errors import NotFound, Unsupported, ValidationError
+from domain.shared.filters import Condition, FilterSet
+from domain.shared.ids import parse_id
+from domain.shared.pagination import CursorPage, CursorPageRequest, OffsetPageRequest, Page
+from domain.shared.sorting import Sort
+from ports.records import check_in_scope, next_cursor, plan_listing
+
+E = TypeVar("E", bound=Entity)
+F = TypeVar("F", bound=FilterSet)
+
+
+class Crud(Generic[E, F]):
+    """Implements `ports.repository.CrudRepository` over `store`."""
+
+    def __init__(self, store: RecordStore[E]) -> None:
+        self._store = store
+        self._schema = store.schema
+
+    @property
+    def entity_name(self) -> str:
+        return self._schema.entity
+
+    @property
+    def store(self) -> RecordStore[E]:
+        return self._store
+
+    # -- checks -------------------------------------------------------------------------------
+    def _checked(self, entity: E) -> E:
+        """The entity, if it is of this repository's type and in the unit of work's scope."""
+        if not isinstance(entity, self._schema.model):
+            raise ValidationError("entity", f"expected a {self._schema.entity}, got {type(entity).__name__}")
+        check_in_scope(self._schema, self._store.scope, entity)
+        return entity
+
+    # -- reads the rules are written with -----------------------------------------------------
+    def _find(self, query: Query) -> list[E]:
+        return self._store.find(query)
+
+    def _first(self, *conditions: Condition) -> E | None:
+        found = self._store.find(Query(conditions, limit=1))
+        return found[0] if found else None
+
+    # -- CrudRepository -----------------------------------------------------------------------
+    def create(self, entity: E) -> E:
+        self._store.insert([self._checked(entity)])
+        return entity
+
+    def bulk_create(self, entities: Sequence[E]) -> list[E]:
+        if isinstance(entities, str | bytes) or not isinstance(entities, Sequence):
+            raise ValidationError("entities", f"expected a list, got {type(entities).__name__}")
+        rows = [self._checked(entity) for entity in entities]
+        if rows:
+            self._store.insert(rows)
+        return rows
+
+    def get_by_id(self, entity_id: uuid.UUID) -> E | None:
+        return self._store.get(parse_id(entity_id))
+
+    def get_by_id_or_raise(self, entity_id: uuid.UUID) -> E:
+        found = self.get_by_id(entity_id)
+        if found is None:
+            raise NotFound(self.entity_name, entity_id)
+        return found
+
+    def update(self, entity: E) -> E:
+        return self._store.update(self._checked(entity))
+
+    def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:
+        self._store.delete(parse_id(entity_id), optional_version(expected_version))
+
+    def exists(self, entity_id: uuid.UUID) -> bool:
+        return self._store.exists(parse_id(entity_id))
+
+    def count(self, filters: F | None = None) -> int:
+        plan = plan_listing(self._schema, filters, None, OffsetPageRequest())
+        return self._store.count(plan.conditions)
+
+    def list_and_count(
+        self, filters: F | None = None, sort: Sort | None = None, page: OffsetPageRequest | None = None,
+    ) -> Page[E]:
+        plan = plan_listing(self._schema, filters, sort, OffsetPageRequest() if page is None else page)
+        items = self._store.find(Query(plan.conditions, plan.sort, limit=plan.limit, offset=plan.offset))
+        return Page(items, self._store.count(plan.conditions), plan.limit, plan.offset)
+
+    def list_by_cursor(
+        self, filters: F | None = None, sort: Sort | None = None, page: CursorPageRequest | None = None,
+    ) -> CursorPage[E]:
+        plan = plan_listing(self._schema, filters, sort, CursorPageRequest() if page is None else page)
+        # One row more than the page says whether another page exists.
+        rows = self._store.find(Query(plan.conditions, plan.sort, limit=plan.limit + 1, after=plan.after))
+        return CursorPage(rows[: plan.limit], next_cursor(plan, rows))
+
+
+class AppendOnlyCrud(Crud[E, F]):
+    """Events, decisions, audit logs: never changed or removed (PostgreSQL's triggers refuse it to
+    raw SQL as well)."""
+
+    def update(self, entity: Any) -> NoReturn:
+        raise Unsupported(f"{self.entity_name} records are append-only: they cannot be updated")
+
+    def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> NoReturn:
+        raise Unsupported(f"{self.entity_name} records are append-only: they cannot be deleted")

@@ -1,0 +1,31 @@
+"""The tenancy context's repository and unit of work, on any backend."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from adapters.records.arguments import text_argument
+from adapters.records.crud import Crud
+from adapters.records.store import equal
+from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
+from domain.tenancy.filters import TenantFilter
+from domain.tenancy.tenant import Tenant
+from ports.records import RecordSchema
+from ports.tenancy import TENANT_SCHEMA, TenancyUnitOfWork, TenantRepository
+
+
+class Tenants(Crud[Tenant, TenantFilter], TenantRepository):
+    def get_by_slug(self, slug: str) -> Tenant | None:
+        return self._first(equal("slug", text_argument(slug, "slug")))
+
+
+class TenancyWork(ContextUnitOfWork, TenancyUnitOfWork):
+    schemas: ClassVar[tuple[RecordSchema[Any], ...]] = (TENANT_SCHEMA,)
+
+    @property
+    def tenants(self) -> TenantRepository:
+        return self._repository("tenants", lambda: Tenants(self.store(TENANT_SCHEMA)))
+
+
+def tenancy_units(backend: Backend[Any, Any]) -> ContextFactory[TenancyUnitOfWork]:
+    return ContextFactory(backend, "tenancy", TenancyWork.schemas, lambda scope: TenancyWork(backend, scope))

@@ -1,0 +1,89 @@
+"""The SQL backend: one connection and one transaction per unit of work, savepoints for nesting,
+the tenant bound to the transaction for PostgreSQL's row-level security."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import sqlalchemy as sa
+
+from adapters.records.store import RecordStore
+from adapters.sql import tables
+from adapters.sql.database import SqlDatabase
+from adapters.sql.errors import translated
+from adapters.sql.records import SqlRecordStore
+from adapters.sql.row_level_security import bind_scope
+from adapters.transactions import Backend, Guard
+from domain.shared.entity import Entity
+from domain.shared.scope import TenantScope
+from ports.records import RecordSchema
+
+E = TypeVar("E", bound=Entity)
+
+
+@dataclass(slots=True)
+class SqlTransaction:
+    connection: sa.Connection
+    root: sa.RootTransaction
+
+
+class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
+    name: ClassVar[str] = "sql"
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self.database = database
+
+    @property
+    def key(self) -> object:
+        return self.database
+
+    def supports(self, schema: RecordSchema[Any]) -> bool:
+        return schema.table in tables.metadata.tables
+
+    def store(self, transaction: SqlTransaction, schema: RecordSchema[E], scope: TenantScope,
+              guard: Guard) -> RecordStore[E]:
+        return SqlRecordStore(schema, tables.metadata.tables[schema.table], transaction.connection, scope, guard)
+
+    def _start(self, connection: sa.Connection, scope: TenantScope) -> sa.RootTransaction:
+        root = connection.begin()
+        if self.database.uses_row_level_security:
+            bind_scope(connection, scope)
+        return root
+
+    def begin(self, scope: TenantScope) -> SqlTransaction:
+        with translated("unit of work"):
+            connection = self.database.engine.connect()
+            try:
+                return SqlTransaction(connection, self._start(connection, scope))
+            except BaseException:
+                connection.close()
+                raise
+
+    def commit(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.root.commit()
+
+    def rollback(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.root.rollback()
+
+    def restart(self, transaction: SqlTransaction, scope: TenantScope) -> None:
+        with translated("unit of work"):
+            transaction.root = self._start(transaction.connection, scope)
+
+    def close(self, transaction: SqlTransaction) -> None:
+        with translated("unit of work"):
+            transaction.connection.close()  # rolls back anything left and returns it to the pool
+
+    def savepoint(self, transaction: SqlTransaction) -> sa.NestedTransaction:
+        with translated("unit of work"):
+            return transaction.connection.begin_nested()
+
+    def release(self, transaction: SqlTransaction, savepoint: sa.NestedTransaction) -> None:
+        with translated("unit of work"):
+            savepoint.commit()
+
+    def rollback_to(self, transaction: SqlTransaction, savepoint: sa.NestedTransaction) -> None:
+        with translated("unit of work"):
+            savepoint.rollback()
