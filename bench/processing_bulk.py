@@ -1,7 +1,7 @@
 """Bulk creation of processor executions on PostgreSQL: the SQL adapter against raw psycopg2.
 
 50,000 executions of one organization are created in batches of 1,000, `uow.executions.bulk_create`
-per batch inside one tenant unit of work (`SqlUnitOfWorkFactory(database).for_tenant(org)`), against
+per batch inside one tenant unit of work (`processing_units(SqlBackend(database)).for_tenant(org)`), against
 `psycopg2.extras.execute_values(page_size=1000)` of the same rows into the same
 `processor_executions` table, in one transaction. Both sides connect as the application role; the
 table has FORCE ROW LEVEL SECURITY on organization_id, so the baseline binds the tenant's scope at
@@ -49,13 +49,15 @@ from _harness import (
     write_section,
 )
 
+from adapters.rules.processing import processing_units
 from adapters.sql import migrate
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
-from adapters.sql.processing import processor_executions
+from adapters.sql.processing import SqlExecutionQueries, processor_executions
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.hashing import document_set_hash, payload_hash
+from ports.processing import ProcessingUnitOfWorkFactory
 from tests.servers import PG_APP_ROLE, PostgresServer, start_postgres
 
 BENCH_NAME = Path(__file__).stem
@@ -166,7 +168,9 @@ def raw_row(execution: Execution) -> tuple[Any, ...]:
 # --------------------------------------------------------------------------------------------
 
 
-def portside_bulk(factory: SqlUnitOfWorkFactory, org: uuid.UUID, rows: Sequence[Execution]) -> Callable[[], None]:
+def portside_bulk(
+    factory: ProcessingUnitOfWorkFactory, org: uuid.UUID, rows: Sequence[Execution]
+) -> Callable[[], None]:
     batches = batched(rows, BULK_BATCH)  # slicing is the caller's business, not timed
 
     def run() -> None:
@@ -244,7 +248,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
     repetitions = 3 if args.quick else args.repetitions
     migrate.upgrade(server.admin_url, grant_to=PG_APP_ROLE)
     database = SqlDatabase.from_url(server.app_url)
-    factory = SqlUnitOfWorkFactory(database)
+    factory = processing_units(SqlBackend(database), queries=SqlExecutionQueries)
     org = uuid.uuid4()
     try:
         with closing(connect_admin(server.dsn_admin)) as admin, closing(connect_raw(server.dsn_app)) as raw:
@@ -285,7 +289,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
 
 NOTES = f"""
 - Both sides connect as the application role over TCP to the same server. Portside: one
-  `SqlUnitOfWorkFactory(database).for_tenant(org)` unit of work calling
+  `processing_units(SqlBackend(database)).for_tenant(org)` unit of work calling
   `uow.executions.bulk_create(batch)` per batch of {BULK_BATCH:,} (a savepoint and one
   `INSERT ... ON CONFLICT DO NOTHING` through psycopg2's `execute_values` each), then commit.
   Baseline: one transaction running

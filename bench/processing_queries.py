@@ -50,11 +50,14 @@ import psycopg2.extras
 import sqlalchemy as sa
 from _harness import DEFAULT_REPETITIONS, DEFAULT_WARMUP, NOISY_SPREAD, load_average, machine_details, write_section
 
+from adapters.rules.processing import processing_units
 from adapters.sql import migrate
+from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
+from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.processing.execution import Execution
+from ports.processing import ProcessingUnitOfWorkFactory
 from tests.servers import PG_APP_ROLE, PostgresServer, start_postgres
 
 BENCH_NAME = Path(__file__).stem
@@ -185,7 +188,7 @@ def load(admin: Connection, executions: int) -> float:
     return time.perf_counter() - started
 
 
-def check_data(factory: SqlUnitOfWorkFactory, executions: int) -> None:
+def check_data(factory: ProcessingUnitOfWorkFactory, executions: int) -> None:
     """The shapes the timings assume, read through Portside itself."""
     up = executions // PER_UP - 1
     with factory.for_tenant(org_of(up)) as uow:
@@ -319,7 +322,7 @@ METHODS: dict[str, tuple[Method, int]] = {
 class Size:
     executions: int
     database: SqlDatabase
-    factory: SqlUnitOfWorkFactory
+    factory: ProcessingUnitOfWorkFactory
     log: StatementLog
     app: Connection
     load_seconds: float
@@ -373,7 +376,8 @@ def size_database(server: PostgresServer, name: str, executions: int) -> Iterato
     log.attach(database.engine)
     try:
         with closing(connect(here.dsn_app, autocommit=False)) as app:
-            size = Size(executions, database, SqlUnitOfWorkFactory(database), log, app, seconds)
+            factory = processing_units(SqlBackend(database), queries=SqlExecutionQueries)
+            size = Size(executions, database, factory, log, app, seconds)
             check_data(size.factory, executions)
             yield size
     finally:

@@ -13,6 +13,7 @@ import pytest
 from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
+from adapters.bigquery.querying import Parameters, Result
 from adapters.bigquery.schema import drop_schema, ensure_schema
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
@@ -199,7 +200,12 @@ def test_the_system_scope_is_refused_before_any_read(processing_uow: ProcessingU
     `TenantScopeRequired`, and no statement is sent."""
     sent: list[str] = []
     run = bigquery_database.runner.run
-    monkeypatch.setattr(bigquery_database.runner, "run", lambda sql, params: (sent.append(sql), run(sql, params))[1])
+
+    def recording(sql: str, params: Parameters) -> Result:
+        sent.append(sql)
+        return run(sql, params)
+
+    monkeypatch.setattr(bigquery_database.runner, "run", recording)
     reads: list[Callable[[ProcessingUnitOfWork], object]] = [
         lambda uow: uow.executions.count(),
         lambda uow: uow.executions.get_by_id(world.bank_up.id),

@@ -21,12 +21,15 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings
+from adapters.bigquery.database import BigQueryDatabase
 from adapters.bigquery.querying import Parameters, Runner
 from adapters.bigquery.schema import drop_schema, ensure_schema
-from adapters.bigquery.unit_of_work import BigQueryDatabase, BigQueryUnitOfWorkFactory
-from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory, create_memory_database
-from adapters.reliability import Query, Records
+from adapters.memory.backend import MemoryBackend
+from adapters.records.crud import Crud
+from adapters.records.store import Query
+from adapters.rules.processing import processing_units
 from application.testing.contracts.processing import complete, new_purchase, seed_world, submit
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.filters import ExecutionFilter, PurchasedProcessorFilter
@@ -35,7 +38,7 @@ from domain.shared.errors import Conflict, StorageError, StorageUnavailable
 from domain.shared.filters import Condition, Operator
 from domain.shared.pagination import CursorPageRequest, OffsetPageRequest
 from domain.shared.sorting import Sort
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.processing import ProcessingUnitOfWorkFactory
 from tests.servers import BigQueryEmulator
 
 pytestmark = pytest.mark.bigquery
@@ -91,13 +94,13 @@ def recording(settings: BigQuerySettings) -> Iterator[RecordingClient]:
 
 
 @pytest.fixture
-def factory(recording: RecordingClient, settings: BigQuerySettings) -> BigQueryUnitOfWorkFactory:
+def factory(recording: RecordingClient, settings: BigQuerySettings) -> ProcessingUnitOfWorkFactory:
     sleeps: list[float] = []
-    return BigQueryUnitOfWorkFactory(BigQueryDatabase(recording, settings,
-                                                      runner=Runner(recording, settings, sleep=sleeps.append)))
+    database = BigQueryDatabase(recording, settings, runner=Runner(recording, settings, sleep=sleeps.append))
+    return processing_units(BigQueryBackend(database))
 
 
-def _workload(factory: UnitOfWorkFactory) -> None:
+def _workload(factory: ProcessingUnitOfWorkFactory) -> None:
     """Every kind of statement the adapter makes: reads of each shape, inserts, updates, deletes,
     commits, a refused commit and its diagnosis."""
     world = seed_world(factory)
@@ -119,10 +122,10 @@ def _workload(factory: UnitOfWorkFactory) -> None:
         uow.executions.list_by_cursor(sort=Sort.parse("-created_at"), page=CursorPageRequest(1, page.next_cursor))
         assert uow.executions.list_and_count(page=OffsetPageRequest(limit=1, offset=1)).total == 2
         assert uow.processors.purchased.count(PurchasedProcessorFilter(status=SubscriptionStatus.ACTIVE)) == 2
-        records = cast(Records[Execution], uow.executions)
-        assert records._count_by("status") == {ExecutionStatus.COMPLETED: 2}
-        assert records._find(Query((Condition("failed_reason", Operator.IS_NULL, True),
-                                           Condition("processor", Operator.CONTAINS, "BANK")))) != []
+        store = cast(Crud[Execution, ExecutionFilter], uow.executions).store
+        assert store.count_by("status") == {ExecutionStatus.COMPLETED: 2}
+        assert store.find(Query((Condition("failed_reason", Operator.IS_NULL, True),
+                                 Condition("processor", Operator.CONTAINS, "BANK")))) != []
         uow.processors.purchased.delete(world.credit.id)
     payload = {"documents": ["raced"]}
     first_unit = factory.for_tenant(world.acme)
@@ -139,7 +142,7 @@ def _workload(factory: UnitOfWorkFactory) -> None:
 
 
 def test_every_statement_is_a_query_job_with_named_parameters_only(
-    factory: BigQueryUnitOfWorkFactory, recording: RecordingClient, settings: BigQuerySettings
+    factory: ProcessingUnitOfWorkFactory, recording: RecordingClient, settings: BigQuerySettings
 ) -> None:
     _workload(factory)
     assert recording.streamed == []
@@ -178,7 +181,7 @@ def test_concurrent_update_refusals_are_retried_with_jittered_backoff(
 
 
 def test_a_publication_refused_for_a_concurrent_update_is_retried(
-    factory: BigQueryUnitOfWorkFactory, recording: RecordingClient
+    factory: ProcessingUnitOfWorkFactory, recording: RecordingClient
 ) -> None:
     world = seed_world(factory)
     recording.sent.clear()
@@ -210,32 +213,32 @@ LISTINGS: list[tuple[str, tuple[Condition, ...], Sort]] = [
 
 @pytest.mark.parametrize(("case", "conditions", "sort"), LISTINGS, ids=[case[0] for case in LISTINGS])
 def test_listings_answer_as_the_memory_adapter_does(
-    factory: BigQueryUnitOfWorkFactory, case: str, conditions: tuple[Condition, ...], sort: Sort
+    factory: ProcessingUnitOfWorkFactory, case: str, conditions: tuple[Condition, ...], sort: Sort
 ) -> None:
     org = uuid.uuid4()
     purchases = [new_purchase(org, f"p_item_{i}", i % 4, name=name, auto=bool(i % 2),
                               status=SubscriptionStatus.DISABLED if i % 3 == 0 else SubscriptionStatus.ACTIVE,
                               purchased_by=None if i % 5 else uuid.uuid4())
                  for i, name in enumerate(NAMES)]
-    memory = MemoryUnitOfWorkFactory(create_memory_database())
+    memory = processing_units(MemoryBackend())
     answers: dict[str, list[list[uuid.UUID]]] = {}
     for label, backend in (("memory", memory), ("bigquery", factory)):
         with backend.for_tenant(org) as uow:
             uow.processors.purchased.bulk_create(purchases[:6])
         with backend.for_tenant(org) as uow:
             uow.processors.purchased.bulk_create(purchases[6:])  # pending: merged with the committed rows
-            store = cast(Records[PurchasedProcessor], uow.processors.purchased)
-            whole = [p.id for p in store._find(Query(conditions, sort))]
-            limited = [p.id for p in store._find(Query(conditions, sort, limit=3))]
+            store = cast(Crud[PurchasedProcessor, PurchasedProcessorFilter], uow.processors.purchased).store
+            whole = [p.id for p in store.find(Query(conditions, sort))]
+            limited = [p.id for p in store.find(Query(conditions, sort, limit=3))]
             answers[label] = [whole, limited]
     assert answers["bigquery"] == answers["memory"], case
     assert answers["memory"][0], case  # the case selects something
 
 
-def test_cursor_pages_walk_as_on_memory(factory: BigQueryUnitOfWorkFactory) -> None:
+def test_cursor_pages_walk_as_on_memory(factory: ProcessingUnitOfWorkFactory) -> None:
     org = uuid.uuid4()
     purchases = [new_purchase(org, f"p_item_{i}", i % 3, name=name) for i, name in enumerate(NAMES)]
-    memory = MemoryUnitOfWorkFactory(create_memory_database())
+    memory = processing_units(MemoryBackend())
     walks: dict[str, list[uuid.UUID]] = {}
     for label, backend in (("memory", memory), ("bigquery", factory)):
         with backend.for_tenant(org) as uow:
