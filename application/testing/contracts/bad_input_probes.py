@@ -1,17 +1,9 @@
-"""The bad-input contract: what a hostile caller sends to every repository of every context, and the
-one answer every adapter gives, a `ValidationError` naming the real field, before any I/O.
+"""The hostile inputs of the bad-input contract (`bad_input.py`) and the probes that send them.
 
-Covered: NUL characters and lone surrogates in every text field of every aggregate and in every text
-argument; NaN, infinities, NUL and surrogates inside JSON values, and nesting past `MAX_JSON_DEPTH`;
-integers beyond 64 bits; ids, enums, datetimes and booleans of the wrong type, in arguments and in
-filters; `expected_version` of the wrong type; sort directions other than "asc" and "desc"; cursors
-malformed, oversized, deeply nested or carrying values no backend stores. Each test sends its probes
-inside one unit of work, then makes a valid write in the same block: it must commit (a refusal never
-aborts the transaction) and be the only change (nothing refused was written). Keyset pages over
-nullable sort fields are walked both ways: NULL sorts lowest everywhere and every cursor comes back.
-
-Bind with `tenancy_uow`, `reliability_uow` and `processing_uow` fixtures (unit-of-work factories on an
-empty database); `BadInputContract` runs the three contexts, each context's class runs alone.
+A probe is one call that must raise `ValidationError` naming one field. The builders derive probes
+from what they are given, so that no field or method is forgotten: `entity_probes` makes every field
+of an aggregate hostile by its type (text, enum, JSON, int, float, UUID), `crud_probes` covers the
+generic CRUD methods of spec 004, `argument_probes` one port method's arguments one at a time.
 """
 
 from __future__ import annotations
@@ -64,13 +56,20 @@ def _b64(text: str | bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def hostile_cursors(signature: str) -> list[Any]:
-    """Cursors no listing may accept, for a sort whose signature is `signature` (id last)."""
-    shaped = [{"s": signature, "v": values} for values in ([2**64], ["\u0000"], ["\ud800"], [[1]], [{"a": 1}])]
+def cursor_of(signature: str, values: list[Any]) -> str:
+    """A cursor as the library spells them, carrying any values: for forging hostile ones."""
+    return _b64(json.dumps({"s": signature, "v": values}))
+
+
+def hostile_cursors(sort: Sort) -> list[Any]:
+    """Cursors no listing sorted by `sort` (already ending on id) may accept."""
+    signature, width = sort.signature(), len(sort.fields)
+    shaped = [[bad, *[None] * (width - 1)] for bad in (2**64, "\u0000", "\ud800", [1], {"a": 1}, True)]
     return [
-        "", "!!!!", "x", 42, b"cursor", "a" * (MAX_CURSOR_LENGTH + 1), _b64("[" * 3000 + "]" * 3000),
-        _b64('{"s":' * 2000 + "1" + "}" * 2000), _b64(b"\xff\xfe\xfd"), _b64("null"), _b64('{"s": "other", "v": []}'),
-        *(_b64(json.dumps(payload)) for payload in shaped), _b64(json.dumps({"s": signature, "v": [None] * 9})),
+        "", "!!!!", "x", 42, b"cursor", "a" * (MAX_CURSOR_LENGTH + 1), _b64("[" * 1400 + "]" * 1400),
+        _b64('{"s":' * 500 + "1" + "}" * 500), _b64(b"\xff\xfe\xfd"), _b64("null"), _b64('{"s": "other", "v": []}'),
+        cursor_of(signature, [None] * (width + 1)), cursor_of(signature, []),
+        *(cursor_of(signature, values) for values in shaped),
     ]
 
 
@@ -163,6 +162,7 @@ def crud_probes(label: str, repository: Any, existing: Entity, *, mutable: bool 
 
 def listing_probes(label: str, repository: Any,
                    bad_filters: Iterable[tuple[Callable[[], FilterSet], str]]) -> Iterator[Probe]:
+    """Filters, sorts, pages and cursors of `count`, `list_and_count` and `list_by_cursor`."""
     for make, field in bad_filters:
         yield Probe(f"{label}.count(bad {field})", lambda make=make: repository.count(make()), field)
         yield Probe(f"{label}.list_by_cursor(bad {field})", lambda make=make: repository.list_by_cursor(make()), field)
@@ -183,9 +183,14 @@ def listing_probes(label: str, repository: Any,
     for limit in (0, 2**64, "10", True):
         yield Probe(f"{label}.list_by_cursor(limit={_short(limit)})",
                     lambda limit=limit: repository.list_by_cursor(page=CursorPageRequest(limit=limit)), "limit")
-    for cursor in hostile_cursors("created_at,id"):
-        yield Probe(f"{label}.list_by_cursor(after={_short(cursor)})",
-                    lambda cursor=cursor: repository.list_by_cursor(page=CursorPageRequest(after=cursor)), "cursor")
+    yield from cursor_probes(label, repository, Sort.parse("created_at,id"), hostile_cursors(Sort.parse("created_at,id")))
+
+
+def cursor_probes(label: str, repository: Any, sort: Sort, cursors: Iterable[Any]) -> Iterator[Probe]:
+    for cursor in cursors:
+        yield Probe(f"{label}.list_by_cursor({sort.signature()}, after={_short(cursor)})",
+                    lambda cursor=cursor: repository.list_by_cursor(sort=sort, page=CursorPageRequest(after=cursor)),
+                    "cursor")
 
 
 def argument_probes(label: str, call: Callable[..., object], valid: dict[str, Any],
@@ -209,10 +214,12 @@ def walk(list_page: Callable[[str | None], tuple[list[Any], str | None]]) -> lis
     raise AssertionError("the keyset listing never ended")
 
 
-def null_lowest(rows: Iterable[Entity], field: str, descending: bool) -> list[uuid.UUID]:
-    """Ids in (`field`, id) order with NULL the lowest value, the order every backend must give."""
-    ordered = sorted(rows, key=lambda row: row.id, reverse=descending)
-    ordered.sort(key=lambda row: (getattr(row, field) is not None, getattr(row, field)), reverse=descending)
+def null_lowest(rows: Iterable[Entity], sort: Sort) -> list[uuid.UUID]:
+    """Ids in `sort` order (then id) with NULL the lowest value: the order every backend must give."""
+    ordered = sorted(rows, key=lambda row: row.id)
+    for item in reversed(sort.fields):
+        ordered.sort(key=lambda row, name=item.field: (getattr(row, name) is not None, getattr(row, name)),
+                     reverse=item.descending)
     return [row.id for row in ordered]
 
 
@@ -245,13 +252,3 @@ def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
-
-from application.testing.contracts.bad_input_contexts import (  # noqa: E402 - the classes use the helpers above
-    BadInputContract,
-    ProcessingBadInputContract,
-    ReliabilityBadInputContract,
-    TenancyBadInputContract,
-)
-
-__all__ = ["BadInputContract", "ProcessingBadInputContract", "ReliabilityBadInputContract",
-           "TenancyBadInputContract"]
