@@ -18,10 +18,10 @@ from sqlalchemy.engine import Dialect
 
 from adapters.records.store import RecordStore
 from adapters.rules.execution_queries import ExecutionQueries
+from adapters.sql.declarations import aggregate_table, optional, partial_unique_index
 from adapters.sql.errors import translated
-from adapters.sql.metadata import metadata
 from adapters.sql.records import SqlRecordStore
-from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text, version_columns
+from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.subscriptions import PriceUnit, SubscriptionStatus, UnderwritingProcessor
 from ports.processing import EXECUTION_SCHEMA, LIVE_PAYLOAD, LIVE_PAYLOAD_KEY
@@ -50,85 +50,55 @@ def text_list() -> sa.types.TypeEngine[Any]:
 
 
 # Index names are explicit: the naming convention's would pass PostgreSQL's 63-character limit.
-purchased_processors = sa.Table(
-    "purchased_processors",
-    metadata,
-    sa.Column("id", sa.Uuid(), primary_key=True),
-    sa.Column("organization_id", sa.Uuid(), nullable=False),
-    sa.Column("processor", text(100), nullable=False),
-    sa.Column("name", text(200), nullable=False),
-    sa.Column("auto", sa.Boolean(), nullable=False),
-    sa.Column("status", StrEnumText(SubscriptionStatus), nullable=False),
-    sa.Column("config", json_document(), nullable=False),
-    sa.Column("price_amount", sa.BigInteger(), nullable=False),
-    sa.Column("price_unit", StrEnumText(PriceUnit), nullable=False),
-    sa.Column("purchased_at", UtcDateTime(), nullable=False),
-    sa.Column("purchased_by", sa.Uuid(), nullable=True),
-    *version_columns(),
-    # get_processor_by_name; get_purchased_processors_by_organization and listings use the second.
-    sa.Index("ix_purchased_processors_processor", "organization_id", "processor", "status"),
-    sa.Index("ix_purchased_processors_created", "organization_id", "created_at", "id"),
+purchased_processors = aggregate_table(
+    "purchased_processors", scope="organization_id",
+    columns={
+        "processor": text(100), "name": text(200), "auto": sa.Boolean(), "status": StrEnumText(SubscriptionStatus),
+        "config": json_document(), "price_amount": sa.BigInteger(), "price_unit": StrEnumText(PriceUnit),
+        "purchased_at": UtcDateTime(), "purchased_by": optional(sa.Uuid()),
+    },
+    # get_processor_by_name; get_purchased_processors_by_organization and listings use the listing index.
+    listing_index="ix_purchased_processors_created",
+    extras=(sa.Index("ix_purchased_processors_processor", "organization_id", "processor", "status"),),
 )
 
-underwriting_processors = sa.Table(
-    "underwriting_processors",
-    metadata,
-    sa.Column("id", sa.Uuid(), primary_key=True),
-    sa.Column("organization_id", sa.Uuid(), nullable=False),
-    sa.Column("underwriting_id", sa.Uuid(), nullable=False),
-    sa.Column("purchased_processor_id", sa.Uuid(), nullable=False),
-    sa.Column("processor", text(100), nullable=False),
-    sa.Column("name", text(200), nullable=False),
-    sa.Column("auto", sa.Boolean(), nullable=False),
-    sa.Column("enabled", sa.Boolean(), nullable=False),
-    sa.Column("config_override", json_document(), nullable=False),
-    sa.Column("effective_config", json_document(), nullable=False),
-    sa.Column("current_executions_list", uuid_list(), nullable=False),
-    *version_columns(),
+underwriting_processors = aggregate_table(
+    "underwriting_processors", scope="organization_id",
+    columns={
+        "underwriting_id": sa.Uuid(), "purchased_processor_id": sa.Uuid(), "processor": text(100),
+        "name": text(200), "auto": sa.Boolean(), "enabled": sa.Boolean(), "config_override": json_document(),
+        "effective_config": json_document(), "current_executions_list": uuid_list(),
+    },
+    listing_index="ix_underwriting_processors_created",
     # The schema's unique key; its (organization_id, underwriting_id) prefix serves get_underwriting_processors.
-    sa.UniqueConstraint("organization_id", "underwriting_id", "processor", name="uq_underwriting_processors_processor"),
-    sa.Index("ix_underwriting_processors_created", "organization_id", "created_at", "id"),
+    extras=(sa.UniqueConstraint("organization_id", "underwriting_id", "processor",
+                                name="uq_underwriting_processors_processor"),),
 )
 
-LIVE_EXECUTION = EXECUTION_SCHEMA.unique_keys[LIVE_PAYLOAD].predicate_sql()
-"""The predicate of the partial unique index, from the schema's partial key."""
-
-processor_executions = sa.Table(
-    "processor_executions",
-    metadata,
-    sa.Column("id", sa.Uuid(), primary_key=True),
-    sa.Column("organization_id", sa.Uuid(), nullable=False),
-    sa.Column("underwriting_id", sa.Uuid(), nullable=False),
-    sa.Column("underwriting_processor_id", sa.Uuid(), nullable=False),
-    sa.Column("processor", text(100), nullable=False),
-    sa.Column("status", StrEnumText(ExecutionStatus), nullable=False),
-    sa.Column("enabled", sa.Boolean(), nullable=False),
-    sa.Column("payload", json_document(), nullable=False),
-    sa.Column("payload_hash", text(64), nullable=False),
-    sa.Column("output", json_document(), nullable=True),
-    sa.Column("factors_delta", json_document(), nullable=True),
-    sa.Column("document_revision_ids", text_list(), nullable=False),
-    sa.Column("document_ids_hash", text(64), nullable=True),
-    sa.Column("run_cost_cents", sa.BigInteger(), nullable=True),
-    sa.Column("started_at", UtcDateTime(), nullable=True),
-    sa.Column("completed_at", UtcDateTime(), nullable=True),
-    sa.Column("failed_code", text(100), nullable=True),
-    sa.Column("failed_reason", text(5000), nullable=True),
-    sa.Column("updated_execution_id", sa.Uuid(), nullable=True),
-    sa.Column("disabled_at", UtcDateTime(), nullable=True),
-    *version_columns(),
-    # Deduplication that holds between concurrent transactions: one live execution per payload.
-    sa.Index(
-        "uq_processor_executions_live_payload", *LIVE_PAYLOAD_KEY, unique=True,
-        sqlite_where=sa.text(LIVE_EXECUTION), postgresql_where=sa.text(LIVE_EXECUTION),
+processor_executions = aggregate_table(
+    "processor_executions", scope="organization_id",
+    columns={
+        "underwriting_id": sa.Uuid(), "underwriting_processor_id": sa.Uuid(), "processor": text(100),
+        "status": StrEnumText(ExecutionStatus), "enabled": sa.Boolean(), "payload": json_document(),
+        "payload_hash": text(64), "output": optional(json_document()), "factors_delta": optional(json_document()),
+        "document_revision_ids": text_list(), "document_ids_hash": optional(text(64)),
+        "run_cost_cents": optional(sa.BigInteger()), "started_at": optional(UtcDateTime()),
+        "completed_at": optional(UtcDateTime()), "failed_code": optional(text(100)),
+        "failed_reason": optional(text(5000)), "updated_execution_id": optional(sa.Uuid()),
+        "disabled_at": optional(UtcDateTime()),
+    },
+    listing_index="ix_processor_executions_created",
+    extras=(
+        # Deduplication that holds between concurrent transactions: one live execution per payload.
+        partial_unique_index("uq_processor_executions_live_payload", EXECUTION_SCHEMA, LIVE_PAYLOAD),
+        # find_execution_by_hash's newest failed execution (the partial index holds no failed one).
+        sa.Index("ix_processor_executions_payload_hash", *LIVE_PAYLOAD_KEY, "created_at"),
+        # get_executions_by_underwriting and get_execution_count, oldest first.
+        sa.Index("ix_processor_executions_underwriting", "organization_id", "underwriting_id", "processor",
+                 "created_at"),
+        # The chain's walk backwards (who was superseded by this one); forwards is the primary key.
+        sa.Index("ix_processor_executions_superseded", "organization_id", "updated_execution_id"),
     ),
-    # find_execution_by_hash's newest failed execution (the partial index holds no failed one).
-    sa.Index("ix_processor_executions_payload_hash", *LIVE_PAYLOAD_KEY, "created_at"),
-    # get_executions_by_underwriting and get_execution_count, oldest first.
-    sa.Index("ix_processor_executions_underwriting", "organization_id", "underwriting_id", "processor", "created_at"),
-    # The chain's walk backwards (who was superseded by this one); forwards is the primary key.
-    sa.Index("ix_processor_executions_superseded", "organization_id", "updated_execution_id"),
-    sa.Index("ix_processor_executions_created", "organization_id", "created_at", "id"),
 )
 
 

@@ -61,12 +61,3 @@ class StrEnumText(sa.TypeDecorator[StrEnum]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum(value)
-
-
-def version_columns() -> list[sa.Column[Any]]:
-    """`created_at`, `updated_at` and the optimistic-concurrency `version` every aggregate's table has."""
-    return [
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-    ]
