@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 from adapters.records.store import RecordStore
 from domain.shared.entity import Entity
@@ -245,6 +245,31 @@ class ContextUnitOfWork(UnitOfWork):
             self._backend.rollback(frame.transaction)
         else:
             self._backend.rollback_to(frame.transaction, frame.savepoint)
+
+
+class repository(Generic[R]):  # noqa: N801 - used like `property`
+    """A unit of work's repository handed the store of one table: `events = repository(Events,
+    EVENT_SCHEMA)` in a `ContextUnitOfWork` subclass. Built on first access inside the block, the
+    same object for the rest of the block, `UnitOfWorkInactive` outside it."""
+
+    def __init__(self, build: Callable[[RecordStore[Any]], R], schema: RecordSchema[Any]) -> None:
+        self._build = build
+        self._schema = schema
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> repository[R]: ...
+
+    @overload
+    def __get__(self, instance: ContextUnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, instance: ContextUnitOfWork | None, owner: type) -> R | repository[R]:
+        if instance is None:
+            return self
+        return instance._repository(self._name, lambda: self._build(instance.store(self._schema)))
 
 
 class ContextFactory(UnitOfWorkFactory[U]):

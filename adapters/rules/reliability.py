@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from adapters.records.arguments import aware_datetime, member, positive_int, text_argument
 from adapters.records.crud import AppendOnlyCrud, Crud
 from adapters.records.store import NEWEST_FIRST, Query, equal
-from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
+from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork, repository
 from domain.reliability.action import Action
 from domain.reliability.decision import Decision
 from domain.reliability.event import Event
@@ -189,33 +189,13 @@ class ReliabilityWork(ContextUnitOfWork, ReliabilityUnitOfWork):
         KILL_SWITCH_SCHEMA,
     )
 
-    @property
-    def workflows(self) -> WorkflowRepository:
-        return self._repository("workflows", lambda: Workflows(self.store(WORKFLOW_SCHEMA)))
-
-    @property
-    def vendors(self) -> VendorRepository:
-        return self._repository("vendors", lambda: Vendors(self.store(VENDOR_SCHEMA)))
-
-    @property
-    def events(self) -> EventRepository:
-        return self._repository("events", lambda: Events(self.store(EVENT_SCHEMA)))
-
-    @property
-    def incidents(self) -> IncidentRepository:
-        return self._repository("incidents", lambda: Incidents(self.store(INCIDENT_SCHEMA)))
-
-    @property
-    def decisions(self) -> DecisionRepository:
-        return self._repository("decisions", lambda: Decisions(self.store(DECISION_SCHEMA)))
-
-    @property
-    def actions(self) -> ActionRepository:
-        return self._repository("actions", lambda: Actions(self.store(ACTION_SCHEMA)))
-
-    @property
-    def kill_switches(self) -> KillSwitchRepository:
-        return self._repository("kill_switches", lambda: KillSwitches(self.store(KILL_SWITCH_SCHEMA)))
+    workflows = repository(Workflows, WORKFLOW_SCHEMA)
+    vendors = repository(Vendors, VENDOR_SCHEMA)
+    events = repository(Events, EVENT_SCHEMA)
+    incidents = repository(Incidents, INCIDENT_SCHEMA)
+    decisions = repository(Decisions, DECISION_SCHEMA)
+    actions = repository(Actions, ACTION_SCHEMA)
+    kill_switches = repository(KillSwitches, KILL_SWITCH_SCHEMA)
 
 
 def reliability_units(backend: Backend[Any, Any]) -> ContextFactory[ReliabilityUnitOfWork]:

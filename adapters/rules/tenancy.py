@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from adapters.records.arguments import text_argument
 from adapters.records.crud import Crud
 from adapters.records.store import equal
-from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
+from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork, repository
 from domain.tenancy.filters import TenantFilter
 from domain.tenancy.tenant import Tenant
 from ports.records import RecordSchema
@@ -22,9 +22,7 @@ class Tenants(Crud[Tenant, TenantFilter], TenantRepository):
 class TenancyWork(ContextUnitOfWork, TenancyUnitOfWork):
     schemas: ClassVar[tuple[RecordSchema[Any], ...]] = (TENANT_SCHEMA,)
 
-    @property
-    def tenants(self) -> TenantRepository:
-        return self._repository("tenants", lambda: Tenants(self.store(TENANT_SCHEMA)))
+    tenants = repository(Tenants, TENANT_SCHEMA)
 
 
 def tenancy_units(backend: Backend[Any, Any]) -> ContextFactory[TenancyUnitOfWork]:

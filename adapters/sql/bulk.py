@@ -6,14 +6,19 @@ driver. SQLAlchemy's generic insertmanyvalues path spends about as long in Pytho
 server spends storing it (see docs/benchmarks.md). On SQLite the statement runs through SQLAlchemy,
 where it is an in-process call anyway.
 
-The caller wraps the call in a savepoint; a count below the number of rows means a key was taken.
+A row is any mapping from column name to value (an aggregate's own `__dict__` will do: nothing is
+copied per row). The caller wraps the call in a savepoint; a count below the number of rows means a
+key was taken. A driver error is raised as SQLAlchemy raises it from `Connection.execute`
+(`driver_error`), so the adapter's one translation applies.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,10 +27,7 @@ from sqlalchemy import exc
 BATCH_SIZE = 1000
 
 _Converter = Callable[[Any], Any]
-
-
-def _identity(value: Any) -> Any:
-    return value
+Row = Mapping[str, Any]
 
 
 def _uuid_text(value: Any) -> Any:
@@ -52,22 +54,53 @@ def _array_text(value: Any) -> Any:
     return None if value is None else "{" + ",".join(_array_element(item) for item in value) + "}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How a table's rows become driver tuples: the values of every column in column order, then the
+    few that the driver cannot adapt as they are converted in place."""
+
+    names: tuple[str, ...]
+    values: Callable[[Row], tuple[Any, ...]]
+    converted: tuple[tuple[int, _Converter], ...]
+
+    def tuples(self, rows: Sequence[Row]) -> list[Any]:
+        values, converted = self.values, self.converted
+        if not converted:
+            return [values(row) for row in rows]
+        out: list[Any] = []
+        for row in rows:
+            items = list(values(row))
+            for position, convert in converted:
+                items[position] = convert(items[position])
+            out.append(items)
+        return out
+
+
+def _converter(column_type: sa.types.TypeEngine[Any]) -> _Converter | None:
+    if isinstance(column_type, sa.ARRAY):
+        return _array_text
+    if isinstance(column_type, sa.Uuid):
+        return _uuid_text
+    if isinstance(column_type, sa.JSON):
+        return _json_text
+    # Text, numbers, booleans and aware datetimes are adapted by the driver as they are.
+    return None
+
+
 @cache
-def _converters(table: sa.Table) -> tuple[tuple[str, _Converter], ...]:
-    found: list[tuple[str, _Converter]] = []
-    for column in table.columns:
+def _layout(table: sa.Table) -> _Layout:
+    names = tuple(column.name for column in table.columns)
+    converted: list[tuple[int, _Converter]] = []
+    for position, column in enumerate(table.columns):
         # The type PostgreSQL sees (a variant such as JSONB for JSON resolves here).
-        column_type = column.type.dialect_impl(_postgres_dialect())
-        if isinstance(column_type, sa.ARRAY):
-            found.append((column.name, _array_text))
-        elif isinstance(column_type, sa.Uuid):
-            found.append((column.name, _uuid_text))
-        elif isinstance(column_type, sa.JSON):
-            found.append((column.name, _json_text))
-        else:
-            # Text, numbers, booleans and aware datetimes are adapted by the driver as they are.
-            found.append((column.name, _identity))
-    return tuple(found)
+        convert = _converter(column.type.dialect_impl(_postgres_dialect()))
+        if convert is not None:
+            converted.append((position, convert))
+    # itemgetter of one name returns the value, not a 1-tuple.
+    values: Callable[[Row], tuple[Any, ...]] = (
+        itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    )
+    return _Layout(names, values, tuple(converted))
 
 
 @lru_cache(maxsize=1)
@@ -77,25 +110,43 @@ def _postgres_dialect() -> sa.Dialect:
     return postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def insert_ignoring_conflicts(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
+def driver_error(connection: sa.Connection, error: Exception, statement: str, cursor: Any = None) -> exc.DBAPIError:
+    """A driver error met on `connection`'s DBAPI connection, as `Connection.execute` raises it: wrapped
+    in SQLAlchemy's class for it, and a lost connection invalidated (the pool then discards it and the
+    error says so). The parameters stay out of the message: a batch of rows can be large."""
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    lost = dialect.is_disconnect(error, driver, cursor)
+    wrapped = exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=dialect)
+    if lost:
+        connection.invalidate(error)
+    return wrapped
+
+
+def insert_ignoring_conflicts(connection: sa.Connection, table: sa.Table, rows: Sequence[Row]) -> int:
     """Insert `rows`, skipping any whose unique keys are taken; return how many were inserted."""
     if connection.dialect.name == "postgresql":
         return _postgres_insert(connection, table, rows)[0]
     from sqlalchemy.dialects import sqlite
 
     statement = sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
-    return len(connection.execute(statement, list(rows)).all())
+    return len(connection.execute(statement, [_only_columns(table, row) for row in rows]).all())
+
+
+def _only_columns(table: sa.Table, row: Row) -> dict[str, Any]:
+    return {name: row[name] for name in _layout(table).names}
 
 
 def _postgres_insert(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: str | None = None
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str | None = None
 ) -> tuple[int, list[Any]]:
     """`(rows inserted, values of the column `returning` of those rows)`: one statement per batch."""
     import psycopg2
     from psycopg2.extras import execute_values
 
-    converters = _converters(table)
-    names = ", ".join(f'"{name}"' for name, _ in converters)
+    layout = _layout(table)
+    names = ", ".join(f'"{name}"' for name in layout.names)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s ON CONFLICT DO NOTHING'
     if returning is not None:
         sql += f' RETURNING "{table.c[returning].name}"'
@@ -105,29 +156,25 @@ def _postgres_insert(
     assert driver is not None
     with driver.cursor() as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
-            batch = rows[start: start + BATCH_SIZE]
-            values = [tuple(convert(row[name]) for name, convert in converters) for row in batch]
+            values = layout.tuples(rows[start: start + BATCH_SIZE])
             try:
                 # page_size keeps the batch one statement; fetch gathers what RETURNING sends back.
                 returned = execute_values(cursor, sql, values, page_size=len(values), fetch=returning is not None)
             except psycopg2.Error as error:
-                # Wrapped as SQLAlchemy would, so the adapter's one translation applies.
-                raise exc.DBAPIError.instance(sql, None, error, psycopg2.Error) from error
+                raise driver_error(connection, error, sql, cursor) from error
             inserted += cursor.rowcount
             if returning is not None:
                 found.extend(row[0] for row in returned)
     return inserted, found
 
 
-def insert_returning(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: str
-) -> list[Any]:
+def insert_returning(connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str) -> list[Any]:
     """Insert `rows`, skipping any whose id or unique keys are taken, and return column `returning`
-    of the rows inserted (as the driver returns it: text for UUIDs on PostgreSQL). One statement per
-    batch; the caller knows which rows were skipped from what comes back."""
+    of the rows inserted (as the driver returns it). One statement per batch; the caller knows which
+    rows were skipped from what comes back."""
     if connection.dialect.name == "postgresql":
         return _postgres_insert(connection, table, rows, returning)[1]
     from sqlalchemy.dialects import sqlite
 
     statement = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[returning])
-    return list(connection.execute(statement, list(rows)).scalars())
+    return list(connection.execute(statement, [_only_columns(table, row) for row in rows]).scalars())

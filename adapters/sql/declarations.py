@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.schema import SchemaItem
 
 from adapters.sql.metadata import metadata
 from adapters.sql.types import UtcDateTime
@@ -30,12 +31,12 @@ def optional(column_type: ColumnType) -> Optional:
 
 def aggregate_table(
     name: str, *, scope: str | None, columns: Mapping[str, ColumnType | Optional], listing: tuple[str, ...] = (),
-    listing_index: str | None = None, extras: tuple[sa.SchemaItem, ...] = (),
+    listing_index: str | None = None, extras: tuple[SchemaItem, ...] = (),
 ) -> sa.Table:
     """`id` (the primary key), the `scope` column when the table is tenant-scoped, `columns` in order,
     `created_at`, `updated_at`, `version`, then the listing index `(scope, *listing or created_at,
     id)` named `listing_index` (None: the naming convention's name) and `extras`."""
-    declared: list[sa.SchemaItem] = [sa.Column("id", sa.Uuid(), primary_key=True)]
+    declared: list[SchemaItem] = [sa.Column("id", sa.Uuid(), primary_key=True)]
     if scope is not None:
         declared.append(sa.Column(scope, sa.Uuid(), nullable=False))
     for column, kind in columns.items():
