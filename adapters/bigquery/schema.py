@@ -36,8 +36,8 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from adapters.bigquery.client import BigQuerySettings
-from domain.processing.execution import Execution, ExecutionStatus
-from domain.processing.subscriptions import PriceUnit, PurchasedProcessor, SubscriptionStatus, UnderwritingProcessor
+from domain.processing.execution import ExecutionStatus
+from domain.processing.subscriptions import PriceUnit, SubscriptionStatus
 from domain.shared.entity import Entity
 from domain.shared.errors import Conflict, StorageError
 from ports.processing import EXECUTION_SCHEMA, PURCHASED_PROCESSOR_SCHEMA, UNDERWRITING_PROCESSOR_SCHEMA
@@ -188,55 +188,46 @@ class TableDefinition(Generic[E]):
         return cast(E, self.record.model.model_construct(**values))
 
 
-def _stamps() -> tuple[Column, ...]:
-    return (Column("created_at", Codec.TIMESTAMP), Column("updated_at", Codec.TIMESTAMP), Column("version", Codec.INT))
+def _aggregate(record: RecordSchema[E], description: str, clustering: tuple[str, ...],
+               *own: Column) -> TableDefinition[E]:
+    """A table of row versions of `record`: its id and organization, its own columns, the stamps."""
+    stamps = (Column("created_at", Codec.TIMESTAMP), Column("updated_at", Codec.TIMESTAMP),
+              Column("version", Codec.INT))
+    columns = (Column("id", Codec.UUID), Column("organization_id", Codec.UUID), *own, *stamps)
+    return TableDefinition(record=record, columns=columns, clustering=clustering, description=description)
 
 
-PURCHASED_TABLE: TableDefinition[PurchasedProcessor] = TableDefinition(
-    record=PURCHASED_PROCESSOR_SCHEMA,
-    columns=(
-        Column("id", Codec.UUID), Column("organization_id", Codec.UUID), Column("processor", Codec.TEXT),
-        Column("name", Codec.TEXT), Column("auto", Codec.BOOL),
-        Column("status", Codec.TEXT, enum=SubscriptionStatus), Column("config", Codec.JSON),
-        Column("price_amount", Codec.INT), Column("price_unit", Codec.TEXT, enum=PriceUnit),
-        Column("purchased_at", Codec.TIMESTAMP), Column("purchased_by", Codec.UUID, nullable=True),
-        *_stamps(),
-    ),
-    clustering=("organization_id", "processor", "id"),
-    description="Tenant-level processor subscriptions (spec 000), one row per version.",
+PURCHASED_TABLE = _aggregate(
+    PURCHASED_PROCESSOR_SCHEMA, "Tenant-level processor subscriptions (spec 000), one row per version.",
+    ("organization_id", "processor", "id"),
+    Column("processor", Codec.TEXT), Column("name", Codec.TEXT), Column("auto", Codec.BOOL),
+    Column("status", Codec.TEXT, enum=SubscriptionStatus), Column("config", Codec.JSON),
+    Column("price_amount", Codec.INT), Column("price_unit", Codec.TEXT, enum=PriceUnit),
+    Column("purchased_at", Codec.TIMESTAMP), Column("purchased_by", Codec.UUID, nullable=True),
 )
 
-UNDERWRITING_TABLE: TableDefinition[UnderwritingProcessor] = TableDefinition(
-    record=UNDERWRITING_PROCESSOR_SCHEMA,
-    columns=(
-        Column("id", Codec.UUID), Column("organization_id", Codec.UUID), Column("underwriting_id", Codec.UUID),
-        Column("purchased_processor_id", Codec.UUID), Column("processor", Codec.TEXT), Column("name", Codec.TEXT),
-        Column("auto", Codec.BOOL), Column("enabled", Codec.BOOL), Column("config_override", Codec.JSON),
-        Column("effective_config", Codec.JSON), Column("current_executions_list", Codec.UUID_LIST),
-        *_stamps(),
-    ),
-    clustering=("organization_id", "underwriting_id", "id"),
-    description="Underwriting-level processor configurations (spec 000), one row per version.",
+UNDERWRITING_TABLE = _aggregate(
+    UNDERWRITING_PROCESSOR_SCHEMA, "Underwriting-level processor configurations (spec 000), one row per version.",
+    ("organization_id", "underwriting_id", "id"),
+    Column("underwriting_id", Codec.UUID), Column("purchased_processor_id", Codec.UUID),
+    Column("processor", Codec.TEXT), Column("name", Codec.TEXT), Column("auto", Codec.BOOL),
+    Column("enabled", Codec.BOOL), Column("config_override", Codec.JSON), Column("effective_config", Codec.JSON),
+    Column("current_executions_list", Codec.UUID_LIST),
 )
 
-EXECUTIONS_TABLE: TableDefinition[Execution] = TableDefinition(
-    record=EXECUTION_SCHEMA,
-    columns=(
-        Column("id", Codec.UUID), Column("organization_id", Codec.UUID), Column("underwriting_id", Codec.UUID),
-        Column("underwriting_processor_id", Codec.UUID), Column("processor", Codec.TEXT),
-        Column("status", Codec.TEXT, enum=ExecutionStatus), Column("enabled", Codec.BOOL),
-        Column("payload", Codec.JSON), Column("payload_hash", Codec.TEXT),
-        Column("output", Codec.JSON, nullable=True), Column("factors_delta", Codec.JSON, nullable=True),
-        Column("document_revision_ids", Codec.TEXT_LIST), Column("document_ids_hash", Codec.TEXT, nullable=True),
-        Column("run_cost_cents", Codec.INT, nullable=True), Column("started_at", Codec.TIMESTAMP, nullable=True),
-        Column("completed_at", Codec.TIMESTAMP, nullable=True), Column("failed_code", Codec.TEXT, nullable=True),
-        Column("failed_reason", Codec.TEXT, nullable=True), Column("updated_execution_id", Codec.UUID, nullable=True),
-        Column("disabled_at", Codec.TIMESTAMP, nullable=True),
-        *_stamps(),
-    ),
-    # The deduplication check (processor, payload hash) is the hot lookup of the write path.
-    clustering=("organization_id", "underwriting_processor_id", "payload_hash", "id"),
-    description="Processor executions (spec 000), one row per version.",
+# The deduplication check (processor, payload hash) is the hot lookup of the write path.
+EXECUTIONS_TABLE = _aggregate(
+    EXECUTION_SCHEMA, "Processor executions (spec 000), one row per version.",
+    ("organization_id", "underwriting_processor_id", "payload_hash", "id"),
+    Column("underwriting_id", Codec.UUID), Column("underwriting_processor_id", Codec.UUID),
+    Column("processor", Codec.TEXT), Column("status", Codec.TEXT, enum=ExecutionStatus), Column("enabled", Codec.BOOL),
+    Column("payload", Codec.JSON), Column("payload_hash", Codec.TEXT),
+    Column("output", Codec.JSON, nullable=True), Column("factors_delta", Codec.JSON, nullable=True),
+    Column("document_revision_ids", Codec.TEXT_LIST), Column("document_ids_hash", Codec.TEXT, nullable=True),
+    Column("run_cost_cents", Codec.INT, nullable=True), Column("started_at", Codec.TIMESTAMP, nullable=True),
+    Column("completed_at", Codec.TIMESTAMP, nullable=True), Column("failed_code", Codec.TEXT, nullable=True),
+    Column("failed_reason", Codec.TEXT, nullable=True), Column("updated_execution_id", Codec.UUID, nullable=True),
+    Column("disabled_at", Codec.TIMESTAMP, nullable=True),
 )
 
 TABLES: Mapping[str, TableDefinition[Any]] = {

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -115,13 +115,12 @@ def driver_error(connection: sa.Connection, error: Exception, statement: str, cu
     in SQLAlchemy's class for it, and a lost connection invalidated (the pool then discards it and the
     error says so). The parameters stay out of the message: a batch of rows can be large."""
     dialect = connection.dialect
-    driver = connection.connection.driver_connection
-    lost = dialect.is_disconnect(error, driver, cursor)
+    lost = dialect.is_disconnect(error, connection.connection.driver_connection, cursor)  # type: ignore[arg-type]
     wrapped = exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=lost, dialect=dialect)
     if lost:
         connection.invalidate(error)
-    return wrapped
+    return cast(exc.DBAPIError, wrapped)  # a driver error is always wrapped in a DBAPIError
 
 
 def insert_ignoring_conflicts(connection: sa.Connection, table: sa.Table, rows: Sequence[Row]) -> int:

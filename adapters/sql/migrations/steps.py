@@ -4,15 +4,20 @@ Frozen: an applied revision is history, so what these functions emit must never 
 gets a new function. They restate the schema on purpose instead of importing the adapter's tables,
 which move with the code (`adapters/sql/declarations.py` is the code's side).
 
-A table's columns are written as DDL reads: `"name text(200), settings json, opened_at timestamp?"`,
-comma-separated, `?` marking a nullable column. Every aggregate table starts with `id` (the primary
-key) and its scope column, and ends with `created_at`, `updated_at` and `version`.
+A revision's tables are data beside it (`0002_reliability.toml` for `0002_reliability.py`), read by
+`create_tables`: per table its scope column, its columns written as DDL reads (`"name text(200),
+settings json, opened_at timestamp?"`, comma-separated, `?` marking a nullable column), its unique
+constraints and indexes by name, and partial unique indexes with their predicate. Every aggregate
+table starts with `id` (the primary key) and its scope column, and ends with `created_at`,
+`updated_at` and `version`; a table with `aggregate = false` has only the columns it lists.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,22 +71,44 @@ def columns(notation: str) -> list[sa.Column[Any]]:
     return found
 
 
-def create_aggregate_table(name: str, scope: str | None, notation: str, *constraints: sa.Constraint) -> None:
-    leading = "id uuid" + ("" if scope is None else f", {scope} uuid")
-    op.create_table(
-        name, *columns(f"{leading}, {notation}, created_at timestamp, updated_at timestamp, version int"),
-        sa.PrimaryKeyConstraint("id", name=f"pk_{name}"), *constraints,
-    )
+def _constraints(name: str, spec: Mapping[str, Any]) -> list[sa.Constraint]:
+    primary = spec.get("primary_key", ["id"])
+    found: list[sa.Constraint] = [sa.PrimaryKeyConstraint(*primary, name=f"pk_{name}")]
+    found += [sa.UniqueConstraint(*keys, name=unique) for unique, keys in spec.get("unique", {}).items()]
+    return found
 
 
-def create_indexes(table: str, indexes: Mapping[str, Sequence[str]]) -> None:
-    for index, keys in indexes.items():
-        op.create_index(index, table, list(keys))
+def _create_table(name: str, spec: Mapping[str, Any]) -> None:
+    notation = spec["columns"]
+    if spec.get("aggregate", True):
+        scope = spec.get("scope")
+        leading = "id uuid" + ("" if scope is None else f", {scope} uuid")
+        notation = f"{leading}, {notation}, created_at timestamp, updated_at timestamp, version int"
+    op.create_table(name, *columns(notation), *_constraints(name, spec))
+    for index, keys in spec.get("indexes", {}).items():
+        op.create_index(index, name, list(keys))
+    for index, partial in spec.get("partial_unique", {}).items():
+        predicate = sa.text(partial["where"])
+        op.create_index(index, name, list(partial["keys"]), unique=True, sqlite_where=predicate,
+                        postgresql_where=predicate)
 
 
-def create_partial_unique_index(index: str, table: str, keys: Sequence[str], predicate: str) -> None:
-    op.create_index(index, table, list(keys), unique=True, sqlite_where=sa.text(predicate),
-                    postgresql_where=sa.text(predicate))
+def revision_tables(script: str) -> dict[str, Any]:
+    """The tables of the revision whose script is `script` (its `__file__`), in their order."""
+    with Path(script).with_suffix(".toml").open("rb") as source:
+        tables: dict[str, Any] = tomllib.load(source)["tables"]
+    return tables
+
+
+def create_tables(script: str) -> None:
+    for name, spec in revision_tables(script).items():
+        _create_table(name, spec)
+
+
+def drop_tables(script: str) -> None:
+    """Dropping a table drops its indexes and constraints with it; the last created goes first."""
+    for name in reversed(list(revision_tables(script))):
+        op.drop_table(name)
 
 
 def confine_to_tenant(tables: Sequence[str], column: str = "tenant_id", *, system_visible: bool = False) -> None:
