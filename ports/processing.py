@@ -99,9 +99,21 @@ class ProcessorRepository(ABC):
         """Oldest first."""
 
     @abstractmethod
-    def update_current_executions_list(self, up_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]) -> bool:
+    def update_current_executions_list(self, up_id: uuid.UUID, execution_ids: Sequence[uuid.UUID],
+                                       expected_version: int | None = None) -> bool:
         """Replace the list (order kept, repeats dropped); every id must be an execution of this
-        underwriting processor (`ValidationError` otherwise). True when it changed."""
+        underwriting processor (`ValidationError` otherwise). True when it changed.
+
+        A caller that computed the list from a read passes that read's `expected_version`: when the
+        processor moved on meanwhile, `ConcurrencyConflict` and nothing written, so a concurrent
+        append is never overwritten by a stale copy. Without it the write is checked against the
+        repository's own read, which guards only the replacement itself."""
+
+    @abstractmethod
+    def append_to_current_executions_list(self, up_id: uuid.UUID, execution_id: uuid.UUID) -> bool:
+        """Add one execution at the end of the list, atomically: computed from the stored list and
+        written with its version (`ConcurrencyConflict` when a concurrent writer got there first:
+        retry the unit of work). False when it was already listed."""
 
     @abstractmethod
     def get_effective_config(self, up_id: uuid.UUID) -> dict[str, Any]:

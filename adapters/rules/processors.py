@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.records.arguments import flag, id_list, text_argument
+from adapters.records.arguments import flag, id_list, optional_version, text_argument
 from adapters.records.crud import Crud
 from adapters.records.store import OLDEST_FIRST, Query, RecordStore, equal
 from domain.processing.catalog import CatalogEntry, ProcessorCatalog
@@ -16,7 +16,7 @@ from domain.processing.config import merge_config
 from domain.processing.execution import Execution
 from domain.processing.filters import PurchasedProcessorFilter, UnderwritingProcessorFilter
 from domain.processing.subscriptions import PurchasedProcessor, SubscriptionStatus, UnderwritingProcessor
-from domain.shared.errors import NotFound, ValidationError
+from domain.shared.errors import ConcurrencyConflict, NotFound, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
 from domain.shared.time import ensure_utc
@@ -100,14 +100,30 @@ class Processors(ProcessorRepository):
             conditions.append(equal("auto", True))
         return self.underwriting.store.find(Query(tuple(conditions), OLDEST_FIRST))
 
-    def update_current_executions_list(self, up_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]) -> bool:
+    def update_current_executions_list(self, up_id: uuid.UUID, execution_ids: Sequence[uuid.UUID],
+                                       expected_version: int | None = None) -> bool:
         key = parse_id(up_id, "up_id")
         wanted = list(dict.fromkeys(id_list(execution_ids, "execution_ids")))
+        version = optional_version(expected_version)
         up = self._underwriting_or_raise(key)
+        if version is not None and up.version != version:
+            raise ConcurrencyConflict(self.underwriting.entity_name, key, version)
         self._check_executions_of(up, wanted)
         if up.current_executions_list == wanted:
             return False  # nothing to write: the version stays, no concurrent writer is disturbed
         self.underwriting.store.update(up.with_executions(wanted, now_of(self._clock)), keys_unchanged=True)
+        return True
+
+    def append_to_current_executions_list(self, up_id: uuid.UUID, execution_id: uuid.UUID) -> bool:
+        key = parse_id(up_id, "up_id")
+        added = parse_id(execution_id, "execution_id")
+        up = self._underwriting_or_raise(key)
+        if added in up.current_executions_list:
+            return False
+        self._check_executions_of(up, [added])
+        # Written with the version just read: a concurrent append makes this one stale, never lost.
+        self.underwriting.store.update(up.with_executions([*up.current_executions_list, added], now_of(self._clock)),
+                                       keys_unchanged=True)
         return True
 
     def _check_executions_of(self, up: UnderwritingProcessor, wanted: list[uuid.UUID]) -> None:

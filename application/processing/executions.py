@@ -9,9 +9,10 @@ from enum import StrEnum
 from typing import Any
 
 from application.processing.commands import AutoRun, Completion, Failure, Submission
+from application.retry import retrying
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.hashing import document_set_hash, payload_hash
-from domain.shared.errors import Conflict, InvalidTransition, NotFound
+from domain.shared.errors import ConcurrencyConflict, Conflict, InvalidTransition, NotFound
 from domain.shared.ids import parse_id
 from ports.clock import Clock
 from ports.processing import ProcessingUnitOfWork, ProcessingUnitOfWorkFactory
@@ -92,15 +93,18 @@ class CompleteExecution:
         self._clock = clock
 
     def __call__(self, command: Completion) -> Execution:
+        # Completions of one processor race for its list: a loser runs again, never overwrites.
+        return retrying(lambda: self._once(command), lost=(ConcurrencyConflict,))
+
+    def _once(self, command: Completion) -> Execution:
         with self._uow.for_tenant(command.tenant_id) as uow:
             uow.executions.save_execution_result(
                 command.execution_id, dict(command.output), dict(command.factors_delta), command.run_cost_cents,
                 self._clock.now(),
             )
             done = uow.executions.get_by_id_or_raise(command.execution_id)
-            up = uow.processors.get_underwriting_processor_by_id(done.underwriting_processor_id)
-            if up is not None and done.enabled and done.id not in up.current_executions_list:
-                uow.processors.update_current_executions_list(up.id, [*up.current_executions_list, done.id])
+            if done.enabled:
+                uow.processors.append_to_current_executions_list(done.underwriting_processor_id, done.id)
             return done
 
 
@@ -127,6 +131,9 @@ class SupersedeExecution:
 
     def __call__(self, tenant_id: object, old_id: object, new_id: object) -> list[uuid.UUID]:
         old_key, new_key = parse_id(old_id, "old_id"), parse_id(new_id, "new_id")
+        return retrying(lambda: self._once(tenant_id, old_key, new_key), lost=(ConcurrencyConflict,))
+
+    def _once(self, tenant_id: object, old_key: uuid.UUID, new_key: uuid.UUID) -> list[uuid.UUID]:
         with self._uow.for_tenant(tenant_id) as uow:
             newer = uow.executions.get_by_id_or_raise(new_key)
             if newer.status is not ExecutionStatus.COMPLETED:
@@ -137,7 +144,7 @@ class SupersedeExecution:
             current = [new_key if e == old_key else e for e in up.current_executions_list]
             if new_key not in current:
                 current.append(new_key)
-            uow.processors.update_current_executions_list(up.id, current)
+            uow.processors.update_current_executions_list(up.id, current, expected_version=up.version)
             return list(dict.fromkeys(current))
 
 
@@ -149,6 +156,9 @@ class RollbackSupersession:
 
     def __call__(self, tenant_id: object, old_id: object) -> list[uuid.UUID]:
         old_key = parse_id(old_id, "old_id")
+        return retrying(lambda: self._once(tenant_id, old_key), lost=(ConcurrencyConflict,))
+
+    def _once(self, tenant_id: object, old_key: uuid.UUID) -> list[uuid.UUID]:
         with self._uow.for_tenant(tenant_id) as uow:
             old = uow.executions.get_by_id_or_raise(old_key)
             if old.updated_execution_id is None:
@@ -161,7 +171,7 @@ class RollbackSupersession:
             current = [old_key if e == newer_id else e for e in up.current_executions_list]
             if old_key not in current:
                 current.append(old_key)
-            uow.processors.update_current_executions_list(up.id, current)
+            uow.processors.update_current_executions_list(up.id, current, expected_version=up.version)
             return list(dict.fromkeys(current))
 
 

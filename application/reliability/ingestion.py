@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.reliability.commands import IncomingEvent
-from application.reliability.retry import retrying
+from application.retry import retrying
 from domain.reliability.errors import KillSwitchEngaged
 from domain.reliability.event import Event
 from domain.reliability.filters import IncidentFilter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.reliability.retry import retrying
+from application.retry import retrying
 from domain.reliability.vendor import BreakerState, Vendor
 from domain.shared.errors import ConcurrencyConflict
 from domain.shared.ids import parse_id

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from application.container import Container
-from application.processing.commands import AttachProcessor, Purchase, Submission
+from application.processing.commands import AttachProcessor, Completion, Purchase, Submission
 from application.tenancy.use_cases import NewTenant
 from domain.processing.subscriptions import UnderwritingProcessor
 from domain.shared.errors import NotFound, ValidationError
@@ -66,3 +66,37 @@ def test_bad_submissions_write_nothing(container: Container, attached: Underwrit
     assert refused.value.field == "underwriting_processor_id"
     with container.processing_unit_of_work().for_tenant(attached.organization_id) as uow:
         assert uow.executions.get_execution_count(attached.underwriting_id) == 0
+
+
+@pytest.mark.parametrize("round_", range(10))
+def test_concurrent_completions_all_join_the_current_list(
+    container: Container, attached: UnderwritingProcessor, round_: int
+) -> None:
+    """Every completion lands in the list: the losers of the race on the list retry, none is lost."""
+    tenant = attached.organization_id
+    submit, start, complete = container.submit_execution(), container.start_execution(), container.complete_execution()
+    runs = [submit(Submission.parse(tenant_id=tenant, underwriting_processor_id=attached.id,
+                                    payload={"round": round_, "n": i})).execution for i in range(16)]
+    for run in runs:
+        start(tenant, run.id)
+    barrier = threading.Barrier(len(runs))
+    errors: list[BaseException] = []
+
+    def one(execution_id: uuid.UUID) -> None:
+        try:
+            barrier.wait(30)
+            complete(Completion.parse(tenant_id=tenant, execution_id=execution_id, output={"monthly_revenues": [1]},
+                                      run_cost_cents=1))
+        except BaseException as error:  # reported by the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(run.id,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    with container.processing_unit_of_work().for_tenant(tenant) as uow:
+        stored = uow.processors.get_underwriting_processor_by_id(attached.id)
+        assert stored is not None and sorted(stored.current_executions_list) == sorted(run.id for run in runs)
+        assert len(uow.executions.get_active_executions(attached.id)) == len(runs)

@@ -4,11 +4,13 @@ effective configuration and the current executions list."""
 from __future__ import annotations
 
 import copy
+import threading
 import uuid
 from typing import Any
 
 import pytest
 
+from application.retry import retrying
 from application.testing.contracts.processing_world import (
     BANK,
     BANK_CONFIG,
@@ -27,6 +29,7 @@ from domain.processing.filters import PurchasedProcessorFilter, UnderwritingProc
 from domain.processing.processors import default_catalog
 from domain.processing.subscriptions import PriceUnit, SubscriptionStatus
 from domain.shared.errors import (
+    ConcurrencyConflict,
     Conflict,
     NotFound,
     ValidationError,
@@ -213,6 +216,51 @@ class ProcessorRepositoryContract(WithWorld):
         with processing_uow.for_tenant(world.acme) as uow:
             cleared = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
             assert cleared is not None and cleared.current_executions_list == [] and cleared.version == 3
+
+    def test_a_stale_expected_version_writes_nothing(self, processing_uow: Units, world: World) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
+            first, second = submit(uow, world.bank_up, {"n": 1}, 1), submit(uow, world.bank_up, {"n": 2}, 2)
+            read = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
+            assert read is not None
+            assert uow.processors.append_to_current_executions_list(world.bank_up.id, first.id)
+            assert uow.processors.append_to_current_executions_list(world.bank_up.id, first.id) is False
+            with pytest.raises(ConcurrencyConflict):  # computed from the read before the append
+                uow.processors.update_current_executions_list(world.bank_up.id, [second.id], read.version)
+            with pytest.raises(ValidationError):
+                uow.processors.append_to_current_executions_list(world.bank_up.id, world.their_up.id)
+        with processing_uow.for_tenant(world.acme) as uow:
+            stored = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
+            assert stored is not None and stored.current_executions_list == [first.id]
+            assert uow.processors.update_current_executions_list(world.bank_up.id, [second.id, first.id],
+                                                                 expected_version=stored.version)
+
+    @pytest.mark.parametrize("round_", range(10))
+    def test_concurrent_appends_are_never_lost(self, processing_uow: Units, world: World, round_: int) -> None:
+        with processing_uow.for_tenant(world.acme) as uow:
+            runs = [submit(uow, world.bank_up, {"round": round_, "n": i}, i) for i in range(16)]
+        barrier = threading.Barrier(len(runs))
+        errors: list[BaseException] = []
+
+        def append(execution_id: uuid.UUID) -> None:
+            def once() -> bool:
+                with processing_uow.for_tenant(world.acme) as uow:
+                    return uow.processors.append_to_current_executions_list(world.bank_up.id, execution_id)
+
+            try:
+                barrier.wait(30)
+                assert retrying(once, lost=(ConcurrencyConflict,))
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=append, args=(run.id,)) for run in runs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == []
+        with processing_uow.for_tenant(world.acme) as uow:
+            stored = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
+        assert stored is not None and sorted(stored.current_executions_list) == sorted(run.id for run in runs)
 
     def test_a_long_current_executions_list(self, processing_uow: Units, world: World) -> None:
         executions = [new_execution(world.bank_up, {"n": i}, i / 100) for i in range(1200)]
