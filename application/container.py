@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from adapters.bigquery.backend import BigQueryBackend
 from dependency_injector import containers, providers
 
+from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
 from adapters.clock import ManualClock, SystemClock
@@ -150,6 +150,11 @@ class Container(containers.DeclarativeContainer):
     purchase_processor = providers.Factory(subscriptions.PurchaseProcessor, processing_unit_of_work, clock)
     attach_processor = providers.Factory(subscriptions.AttachToUnderwriting, processing_unit_of_work, clock)
     resolve_effective_config = providers.Factory(subscriptions.ResolveEffectiveConfig, processing_unit_of_work)
+    change_subscription_config = providers.Factory(subscriptions.ChangeSubscriptionConfig, processing_unit_of_work,
+                                                   clock)
+    set_subscription_enabled = providers.Factory(subscriptions.SetSubscriptionEnabled, processing_unit_of_work, clock)
+    change_underwriting_override = providers.Factory(subscriptions.ChangeUnderwritingOverride,
+                                                     processing_unit_of_work, clock)
     submit_execution = providers.Factory(executions.SubmitExecution, processing_unit_of_work, clock)
     start_execution = providers.Factory(executions.StartExecution, processing_unit_of_work, clock)
     complete_execution = providers.Factory(executions.CompleteExecution, processing_unit_of_work, clock)

@@ -4,7 +4,7 @@ tenant's subscriptions) and underwriting processors (a case's attachments)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,11 +33,39 @@ def now_of(clock: Clock) -> datetime:
 
 
 class PurchasedProcessors(Crud[PurchasedProcessor, PurchasedProcessorFilter], PurchasedProcessorStore):
-    """Generic CRUD of `purchased_processors` (`uow.processors.purchased`)."""
+    """Generic CRUD of `purchased_processors` (`uow.processors.purchased`). A change of a subscription
+    re-resolves the stored effective config of every underwriting processor using it, in the same
+    transaction, so the stored value never goes stale."""
+
+    def __init__(self, store: RecordStore[PurchasedProcessor], changed: Callable[[PurchasedProcessor], None]) -> None:
+        super().__init__(store)
+        self._changed = changed
+
+    def update(self, entity: PurchasedProcessor) -> PurchasedProcessor:
+        stored = super().update(entity)
+        self._changed(stored)
+        return stored
 
 
 class UnderwritingProcessors(Crud[UnderwritingProcessor, UnderwritingProcessorFilter], UnderwritingProcessorStore):
-    """Generic CRUD of `underwriting_processors` (`uow.processors.underwriting`)."""
+    """Generic CRUD of `underwriting_processors` (`uow.processors.underwriting`): what is written has
+    its effective config resolved from the catalog, the subscription and its own override."""
+
+    def __init__(self, store: RecordStore[UnderwritingProcessor],
+                 resolve: Callable[[UnderwritingProcessor], UnderwritingProcessor]) -> None:
+        super().__init__(store)
+        self._resolve = resolve
+
+    def create(self, entity: UnderwritingProcessor) -> UnderwritingProcessor:
+        return super().create(self._resolve(self._checked(entity)))
+
+    def bulk_create(self, entities: Sequence[UnderwritingProcessor]) -> list[UnderwritingProcessor]:
+        if isinstance(entities, str | bytes) or not isinstance(entities, Sequence):
+            raise ValidationError("entities", f"expected a list, got {type(entities).__name__}")
+        return super().bulk_create([self._resolve(self._checked(entity)) for entity in entities])
+
+    def update(self, entity: UnderwritingProcessor) -> UnderwritingProcessor:
+        return super().update(self._resolve(self._checked(entity)))
 
 
 class Processors(ProcessorRepository):
@@ -49,8 +77,8 @@ class Processors(ProcessorRepository):
 
     def __init__(self, purchased: RecordStore[PurchasedProcessor], underwriting: RecordStore[UnderwritingProcessor],
                  executions: RecordStore[Execution], catalog: ProcessorCatalog, clock: Clock) -> None:
-        self.purchased = PurchasedProcessors(purchased)
-        self.underwriting = UnderwritingProcessors(underwriting)
+        self.purchased = PurchasedProcessors(purchased, self._refresh_users_of)
+        self.underwriting = UnderwritingProcessors(underwriting, self._resolved)
         self.catalog = catalog
         self._executions = executions
         self._clock = clock
@@ -146,6 +174,26 @@ class Processors(ProcessorRepository):
             # Resolving without the tenant layer would hand out a config nobody chose.
             raise NotFound(self.purchased.entity_name, up.purchased_processor_id)
         return merge_config(definition.CONFIG, purchased.config, up.config_override)
+
+    def _resolved(self, up: UnderwritingProcessor) -> UnderwritingProcessor:
+        """`up` with the effective config `get_effective_config` would answer; as it is when a layer
+        is missing (a processor the code no longer has, a subscription not visible), which
+        `get_effective_config` reports as `NotFound`."""
+        if up.processor not in self.catalog:
+            return up
+        purchased = self.purchased.get_by_id(up.purchased_processor_id)
+        if purchased is None:
+            return up
+        effective = merge_config(self.catalog.get(up.processor).CONFIG, purchased.config, up.config_override)
+        return up if effective == up.effective_config else up.evolve(effective_config=effective)
+
+    def _refresh_users_of(self, purchased: PurchasedProcessor) -> None:
+        users = self.underwriting.store.find(Query((equal("purchased_processor_id", purchased.id),)))
+        for up in users:
+            resolved = self._resolved(up)
+            if resolved is not up:
+                at = max(up.updated_at, purchased.updated_at)
+                self.underwriting.store.update(resolved.evolve(updated_at=at), keys_unchanged=True)
 
     def _underwriting_or_raise(self, key: uuid.UUID) -> UnderwritingProcessor:
         found = self.underwriting.get_by_id(key)

@@ -34,6 +34,22 @@ class AttachProcessor(Command):
     config_override: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+class SubscriptionConfigChange(Command):
+    """Replace a tenant's config of a purchased processor (its layer of the effective config)."""
+
+    tenant_id: uuid.UUID
+    processor: ProcessorName
+    config: dict[str, JsonValue]
+
+
+class OverrideChange(Command):
+    """Replace an underwriting processor's config override."""
+
+    tenant_id: uuid.UUID
+    underwriting_processor_id: uuid.UUID
+    config_override: dict[str, JsonValue]
+
+
 class Submission(Command):
     tenant_id: uuid.UUID
     underwriting_processor_id: uuid.UUID

@@ -11,6 +11,7 @@ from pydantic import Field, JsonValue, StringConstraints
 
 from domain.processing.config import merge_config
 from domain.shared.entity import Entity
+from domain.shared.errors import InvalidTransition
 from domain.shared.ids import TenantId
 from domain.shared.lifecycle import TransitionTable
 from domain.shared.time import UtcDatetime
@@ -57,6 +58,12 @@ class PurchasedProcessor(Entity):
         SUBSCRIPTION_LIFECYCLE.check(self.status, status)
         return self.evolve(status=status, updated_at=at)
 
+    def with_config(self, config: dict[str, Any], at: datetime) -> PurchasedProcessor:
+        """The tenant's layer of the configuration, replaced whole."""
+        if self.status is SubscriptionStatus.DELETED:
+            raise InvalidTransition("purchased processor", self.status.value, "a new config")
+        return self.evolve(config=config, updated_at=at)
+
 
 class UnderwritingProcessor(Entity):
     """`underwriting_processors`: one underwriting case's use of a purchased processor."""
@@ -76,6 +83,11 @@ class UnderwritingProcessor(Entity):
 
     def resolved(self, default: dict[str, Any], tenant_config: dict[str, Any], at: datetime) -> UnderwritingProcessor:
         return self.evolve(effective_config=merge_config(default, tenant_config, self.config_override), updated_at=at)
+
+    def with_override(self, config_override: dict[str, Any], at: datetime) -> UnderwritingProcessor:
+        """The underwriting's layer of the configuration, replaced whole (the effective config is
+        resolved again when it is stored)."""
+        return self.evolve(config_override=config_override, updated_at=at)
 
     def with_executions(self, execution_ids: list[uuid.UUID], at: datetime) -> UnderwritingProcessor:
         return self.evolve(current_executions_list=list(dict.fromkeys(execution_ids)), updated_at=at)

@@ -9,7 +9,14 @@ import uuid
 import pytest
 
 from application.container import Container
-from application.processing.commands import AttachProcessor, Completion, Purchase, Submission
+from application.processing.commands import (
+    AttachProcessor,
+    Completion,
+    OverrideChange,
+    Purchase,
+    Submission,
+    SubscriptionConfigChange,
+)
 from application.tenancy.use_cases import NewTenant
 from domain.processing.subscriptions import UnderwritingProcessor
 from domain.shared.errors import NotFound, ValidationError
@@ -100,3 +107,38 @@ def test_concurrent_completions_all_join_the_current_list(
         stored = uow.processors.get_underwriting_processor_by_id(attached.id)
         assert stored is not None and sorted(stored.current_executions_list) == sorted(run.id for run in runs)
         assert len(uow.executions.get_active_executions(attached.id)) == len(runs)
+
+
+def test_changed_configs_reach_the_stored_effective_config(container: Container,
+                                                           attached: UnderwritingProcessor) -> None:
+    """What pattern 6 hands to `should_execute` (the stored value) is the merge of now."""
+    tenant = attached.organization_id
+    second = container.attach_processor()(AttachProcessor.parse(
+        tenant_id=tenant, underwriting_id=uuid.uuid4(), processor="p_bank_statement",
+        config_override={"currency": "EUR"}))
+    resolve = container.resolve_effective_config()
+
+    def stored_agrees() -> None:
+        with container.processing_unit_of_work().for_tenant(tenant) as uow:
+            for up in (attached, second):
+                found = uow.processors.get_underwriting_processors(up.underwriting_id)
+                assert [row.effective_config for row in found] == [resolve(tenant, up.id)]
+
+    container.change_subscription_config()(SubscriptionConfigChange.parse(
+        tenant_id=tenant, processor="p_bank_statement", config={"min_months": 6}))
+    stored_agrees()
+    assert resolve(tenant, second.id)["min_months"] == 6 and resolve(tenant, second.id)["currency"] == "EUR"
+    container.change_underwriting_override()(OverrideChange.parse(
+        tenant_id=tenant, underwriting_processor_id=attached.id, config_override={"min_months": 1}))
+    stored_agrees()
+    assert resolve(tenant, attached.id)["min_months"] == 1
+    disabled = container.set_subscription_enabled()(tenant, "p_bank_statement", False)
+    assert disabled.status.value == "disabled"
+    with pytest.raises(ValidationError):  # attaching needs an active subscription
+        container.attach_processor()(AttachProcessor.parse(
+            tenant_id=tenant, underwriting_id=uuid.uuid4(), processor="p_bank_statement"))
+    assert container.set_subscription_enabled()(tenant, "p_bank_statement", True).status.value == "active"
+    stored_agrees()
+    with pytest.raises(NotFound):
+        container.change_subscription_config()(SubscriptionConfigChange.parse(
+            tenant_id=tenant, processor="p_credit_report", config={}))

@@ -34,6 +34,7 @@ from domain.shared.errors import (
     NotFound,
     ValidationError,
 )
+from ports.processing import ProcessingUnitOfWork
 
 
 class ProcessorRepositoryContract(WithWorld):
@@ -159,8 +160,39 @@ class ProcessorRepositoryContract(WithWorld):
             assert uow.processors.get_effective_config(up.id) == expected
             # ...and no layer was modified by the merge.
             assert uow.processors.get_purchased_processor_by_id(bought.id) == bought
-            assert uow.processors.get_underwriting_processor_by_id(up.id) == up
+            # The stored effective config is the resolved one, whatever the caller put there.
+            assert uow.processors.get_underwriting_processor_by_id(up.id) == up.model_copy(
+                update={"effective_config": expected})
         assert default_catalog().get(BANK).CONFIG == BANK_CONFIG
+
+    def test_the_stored_effective_config_follows_every_layer(self, processing_uow: Units, world: World) -> None:
+        bought = new_purchase(world.acme, CREDIT, 5, config={"min_score": 650})
+        cases = [new_underwriting_processor(bought, uuid.uuid4(), 6 + i, config_override={"bureau": f"b{i}"},
+                                            effective_config={"stale": True}) for i in range(3)]
+
+        def agrees(uow: ProcessingUnitOfWork) -> list[dict[str, Any]]:
+            stored = [uow.processors.get_underwriting_processor_by_id(up.id) for up in cases]
+            assert all(up is not None for up in stored)
+            resolved = [uow.processors.get_effective_config(up.id) for up in cases]
+            assert [up.effective_config for up in stored if up is not None] == resolved
+            return resolved
+
+        with processing_uow.for_tenant(world.acme) as uow:
+            uow.processors.purchased.create(bought)
+            uow.processors.underwriting.create(cases[0])
+            uow.processors.underwriting.bulk_create(cases[1:])
+            assert agrees(uow)[0] == {"bureau": "b0", "min_score": 650}
+        with processing_uow.for_tenant(world.acme) as uow:
+            stored = uow.processors.get_purchased_processor_by_id(bought.id)
+            assert stored is not None
+            uow.processors.purchased.update(stored.with_config({"min_score": 700}, at(9)))
+            assert [config["min_score"] for config in agrees(uow)] == [700, 700, 700]
+            first = uow.processors.get_underwriting_processor_by_id(cases[0].id)
+            assert first is not None
+            uow.processors.underwriting.update(first.with_override({"min_score": 1}, at(10)))
+            assert agrees(uow)[0] == {"bureau": "experian", "min_score": 1}
+        with processing_uow.for_tenant(world.acme) as uow:  # and it was all committed
+            assert agrees(uow)[1] == {"bureau": "b1", "min_score": 700}
 
     def test_effective_config_of_the_world(self, processing_uow: Units, world: World) -> None:
         with processing_uow.for_tenant(world.acme) as uow:
