@@ -27,6 +27,7 @@ from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.rate_limit import SqlRateCounter
+from application.catalog import as_catalog, load_catalog
 from application.processing import executions, subscriptions
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
@@ -81,6 +82,8 @@ def _bigquery_settings(settings: Settings) -> BigQuerySettings:
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     clock = providers.Singleton(SystemClock)
+    catalog = providers.Singleton(load_catalog, settings.provided.processor_catalog)
+    """The processors the processing context knows (`build_container(catalog=...)` to hand yours)."""
 
     sql_database = providers.Resource(
         _open_sql_database,
@@ -111,9 +114,9 @@ class Container(containers.DeclarativeContainer):
     )
     processing_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "processing"),
-        memory=providers.Singleton(processing_units, memory, clock=clock),
-        sql=providers.Singleton(processing_units, sql, clock=clock, queries=SqlExecutionQueries),
-        bigquery=providers.Singleton(processing_units, bigquery, clock=clock),
+        memory=providers.Singleton(processing_units, memory, catalog=catalog, clock=clock),
+        sql=providers.Singleton(processing_units, sql, catalog=catalog, clock=clock, queries=SqlExecutionQueries),
+        bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock),
     )
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),
@@ -168,16 +171,20 @@ class Container(containers.DeclarativeContainer):
 __all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]
 
 
-def build_container(settings: Settings | None = None) -> Container:
+def build_container(settings: Settings | None = None, *, catalog: object = None) -> Container:
+    """`catalog`: the deployment's processors (a `ProcessorCatalog` or processor classes); else the
+    `PORTSIDE_PROCESSOR_CATALOG` setting's, else the shipped examples."""
     container = Container()
     if settings is not None:
         container.settings.override(providers.Object(settings))
+    if catalog is not None:
+        container.catalog.override(providers.Object(as_catalog(catalog, "catalog")))
     return container
 
 
-def in_memory_container(start: datetime | None = None) -> Container:
+def in_memory_container(start: datetime | None = None, *, catalog: object = None) -> Container:
     """Every context on the in-memory adapters, time on a manual clock:
     `container = in_memory_container()` in a test, then `container.clock().advance(...)`."""
-    container = build_container(Settings(database_url=MEMORY_URL))
+    container = build_container(Settings(database_url=MEMORY_URL), catalog=catalog)
     container.clock.override(providers.Object(ManualClock(start)))
     return container

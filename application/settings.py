@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     reliability_backend: Backend | None = None
     """Overrides the backend of the reliability context; by default it follows `database_url`."""
 
+    processor_catalog: str | None = None
+    """`module:attribute` of the deployment's processors (a `ProcessorCatalog`, processor classes, or a
+    function returning either); the shipped example processors when unset."""
+
     redis_url: str | None = None
     redis_socket_timeout: float = Field(default=2.0, gt=0)
     redis_connect_timeout: float = Field(default=2.0, gt=0)

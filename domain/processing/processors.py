@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from domain.processing.catalog import ProcessorCatalog, ProcessorDefinition
+from domain.processing.catalog import BaseProcessor, ProcessorCatalog
 
 
 def _documents(payload: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
@@ -15,7 +15,7 @@ def _documents(payload: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]
     return [d for d in documents if isinstance(d, Mapping) and d.get("type") == kind]
 
 
-class BankStatementProcessor(ProcessorDefinition):
+class BankStatementProcessor(BaseProcessor):
     """Monthly revenues from bank statements; factors are their average and the NSF count."""
 
     name = "p_bank_statement"
@@ -24,30 +24,34 @@ class BankStatementProcessor(ProcessorDefinition):
         "min_months": 3, "currency": "USD", "thresholds": {"nsf": 3, "negative_days": 5},
     }
 
-    def should_execute(self, payload: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    @classmethod
+    def should_execute(cls, payload: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
         return len(_documents(payload, "bank_statement")) >= 1
 
-    def consolidate(self, outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    @classmethod
+    def consolidate(cls, outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         revenues = [float(r) for o in outputs for r in o.get("monthly_revenues", [])]
         nsf = sum(int(o.get("nsf_count", 0)) for o in outputs)
         average = round(sum(revenues) / len(revenues), 2) if revenues else None
         return {"f_avg_revenue": average, "f_months": len(revenues), "f_nsf_count": nsf}
 
 
-class CreditReportProcessor(ProcessorDefinition):
+class CreditReportProcessor(BaseProcessor):
     """The owner's credit score: the latest active execution wins."""
 
     name = "p_credit_report"
     display_name = "Credit report"
     CONFIG: ClassVar[Mapping[str, Any]] = {"bureau": "experian", "min_score": 600}
 
-    def should_execute(self, payload: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    @classmethod
+    def should_execute(cls, payload: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
         return bool(payload.get("ssn_last4"))
 
-    def consolidate(self, outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    @classmethod
+    def consolidate(cls, outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         scores = [o["score"] for o in outputs if "score" in o]
         return {"f_credit_score": scores[-1] if scores else None}
 
 
 def default_catalog() -> ProcessorCatalog:
-    return ProcessorCatalog([BankStatementProcessor(), CreditReportProcessor()])
+    return ProcessorCatalog([BankStatementProcessor, CreditReportProcessor])

@@ -30,7 +30,7 @@ from adapters.memory.backend import MemoryBackend
 from adapters.records.crud import Crud
 from adapters.records.store import Query
 from adapters.rules.processing import processing_units
-from application.testing.contracts.processing import complete, new_purchase, seed_world, submit
+from application.testing.contracts.processing_world import complete, new_purchase, seed_world, submit
 from domain.processing.execution import Execution, ExecutionStatus
 from domain.processing.filters import ExecutionFilter, PurchasedProcessorFilter
 from domain.processing.subscriptions import PurchasedProcessor, SubscriptionStatus
