@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import pydantic
 from dependency_injector import providers
 
 from adapters.bigquery.client import check_bigquery
@@ -54,12 +55,19 @@ def doctor(container: Container) -> list[HealthReport]:
     if settings.redis_url:
         reports.append(check_redis(container.redis_client(), _safe(settings.redis_url)))
     else:
-        reports.append(HealthReport("redis", "-", False, "not configured (PORTSIDE_REDIS_URL)"))
+        reports.append(HealthReport("redis", "-", False, "set PORTSIDE_REDIS_URL to use it", configured=False))
     if settings.bigquery_project:
         reports.append(check_bigquery(container.bigquery_client(), container.bigquery_settings()))
     else:
-        reports.append(HealthReport("bigquery", "-", False, "not configured (PORTSIDE_BIGQUERY_PROJECT)"))
+        reports.append(HealthReport("bigquery", "-", False, "set PORTSIDE_BIGQUERY_PROJECT to use it",
+                                    configured=False))
     return reports
+
+
+def _status(report: HealthReport) -> str:
+    if not report.configured:
+        return "not configured"
+    return "reachable" if report.reachable else "NOT reachable"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,16 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         container = build_container(settings)
         try:
+            container.catalog()  # a bad PORTSIDE_PROCESSOR_CATALOG is reported now, by name
             if args.command == "init":
                 init_schema(settings, report, container)
                 return 0
             if args.command == "doctor":
                 results = doctor(container)
-                rows = [[r.backend, r.target, "reachable" if r.reachable else "NOT reachable", r.detail]
-                        for r in results]
+                rows = [[r.backend, r.target, _status(r), r.detail] for r in results]
                 print(render_table(["backend", "target", "status", "detail"], rows))
-                configured = [r for r in results if "not configured" not in r.detail]
-                return 0 if all(r.reachable for r in configured) else 1
+                return 0 if all(r.reachable for r in results if r.configured) else 1
             # Time flows as usual, but the demo may skip ahead (past a breaker's cool-down).
             container.clock.override(providers.Object(OffsetClock()))
             backend = settings.default_backend
@@ -101,6 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortsideError as error:
         print(f"portside: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
+    except pydantic.ValidationError as error:
+        print(f"portside: {_first_setting_error(error)}", file=sys.stderr)
+        return 2
+
+
+def _first_setting_error(error: pydantic.ValidationError) -> str:
+    """One line: the environment variable (or option) and why its value is refused."""
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"bad setting PORTSIDE_{name.upper()}: {message}"
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MEMORY_URL = "memory://"
@@ -12,6 +13,9 @@ DEFAULT_DATABASE_URL = "sqlite:///portside.db"
 """The embedded default: a SQLite file in the working directory."""
 
 Backend = Literal["memory", "sql"]
+
+_DATABASE_URL = re.compile(r"^(sqlite(\+pysqlite)?|postgresql(\+(psycopg2|psycopg|asyncpg))?)://")
+"""The SQL dialects and drivers Portside runs on."""
 
 
 class Settings(BaseSettings):
@@ -53,6 +57,16 @@ class Settings(BaseSettings):
     """An emulator endpoint such as `http://127.0.0.1:9050`; anonymous credentials are used then."""
     bigquery_location: str = "US"
     bigquery_maximum_bytes_billed: int = Field(default=10 * 1024**3, gt=0)
+
+    @field_validator("database_url", "database_migration_url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        """Refused here, with the setting's name, rather than deep inside the engine factory."""
+        if url is None or url == MEMORY_URL:
+            return url
+        if not _DATABASE_URL.match(url):
+            raise ValueError(f"expected {MEMORY_URL}, sqlite:///<file> or postgresql+<driver>://..., got {url!r}")
+        return url
 
     @property
     def rate_counter_backend(self) -> str:

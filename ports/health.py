@@ -11,3 +11,5 @@ class HealthReport:
     target: str
     reachable: bool
     detail: str
+    configured: bool = True
+    """False: the backend is not set up at all (reported as such, never as unreachable)."""

@@ -98,3 +98,36 @@ def test_init_and_demo_put_processing_on_bigquery(
     out = capsys.readouterr().out
     assert "the same payload submitted again: reused" in out
     assert "rolled back; current list" in out
+
+
+@pytest.mark.parametrize(("variable", "value", "named"), [
+    ("PORTSIDE_DATABASE_URL", "mysql://x", "PORTSIDE_DATABASE_URL"),
+    ("PORTSIDE_DATABASE_URL", "garbage", "PORTSIDE_DATABASE_URL"),
+    ("PORTSIDE_DATABASE_POOL_SIZE", "-1", "PORTSIDE_DATABASE_POOL_SIZE"),
+    ("PORTSIDE_PROCESSING_BACKEND", "oracle", "PORTSIDE_PROCESSING_BACKEND"),
+    ("PORTSIDE_PROCESSOR_CATALOG", "no_such_module:CATALOG", "processor_catalog"),
+])
+@pytest.mark.parametrize("command", ["doctor", "init", "demo"])
+def test_bad_settings_are_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    variable: str, value: str, named: str, command: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    assert main([command]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0] and "Traceback" not in captured.err, captured.err
+
+
+def test_doctor_says_not_configured_for_backends_without_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORTSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.delenv("PORTSIDE_REDIS_URL", raising=False)
+    monkeypatch.delenv("PORTSIDE_BIGQUERY_PROJECT", raising=False)
+    assert main(["doctor"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for backend in ("redis", "bigquery"):
+        row = next(line for line in lines if line.startswith(f"| {backend} "))
+        assert "| not configured" in row and "NOT reachable" not in row, row
