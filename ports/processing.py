@@ -132,11 +132,13 @@ class ExecutionRepository(CrudRepository[Execution, ExecutionFilter]):
     def create_execution(
         self, underwriting_id: uuid.UUID, underwriting_processor_id: uuid.UUID, organization_id: uuid.UUID,
         processor_name: str, payload: dict[str, Any], payload_hash: str | None = None,
-        document_revision_ids: Sequence[str] = (), document_ids_hash: str | None = None, *, at: datetime,
+        document_revision_ids: Sequence[str] = (), document_ids_hash: str | None = None, *,
+        at: datetime | None = None,
     ) -> Execution:
-        """A pending execution (the hashes are computed when not given). When a pending, running or
-        completed execution with the same processor and payload hash exists, `Conflict` and nothing
-        written: the unique index makes this hold under concurrency."""
+        """A pending execution (the hashes are computed when not given; `at` is the unit of work's
+        clock when not given). When a pending, running or completed execution with the same
+        processor and payload hash exists, `Conflict` naming it and nothing written: the unique index
+        makes this hold under concurrency (`submit_execution` reuses or waits for that execution)."""
 
     @abstractmethod
     def find_execution_by_hash(self, up_id: uuid.UUID, payload_hash: str) -> Execution | None:

@@ -57,7 +57,8 @@ class Executions(Crud[Execution, ExecutionFilter], ExecutionRepository):
     def create_execution(
         self, underwriting_id: uuid.UUID, underwriting_processor_id: uuid.UUID, organization_id: uuid.UUID,
         processor_name: str, payload: dict[str, Any], payload_hash: str | None = None,
-        document_revision_ids: Sequence[str] = (), document_ids_hash: str | None = None, *, at: datetime,
+        document_revision_ids: Sequence[str] = (), document_ids_hash: str | None = None, *,
+        at: datetime | None = None,
     ) -> Execution:
         up_key = parse_id(underwriting_processor_id, "underwriting_processor_id")
         uw_key = parse_id(underwriting_id, "underwriting_id")
@@ -71,15 +72,18 @@ class Executions(Crud[Execution, ExecutionFilter], ExecutionRepository):
         documents_hash = None if document_ids_hash is None else hash_argument(document_ids_hash, "document_ids_hash")
         if documents_hash is None and documents:
             documents_hash = document_set_hash(documents)
-        moment = aware_datetime(at, "at")
+        moment = now_of(self._clock) if at is None else aware_datetime(at, "at")
         execution = self._checked(Execution.new(
             organization_id=org, underwriting_id=uw_key, underwriting_processor_id=up_key, processor=name,
             payload=body, payload_hash=digest, document_revision_ids=documents, document_ids_hash=documents_hash,
             created_at=moment, updated_at=moment,
         ))
         if not self._store.insert_new([execution]):
-            raise Conflict(self.entity_name, f"underwriting processor {up_key} already has a pending, running or "
-                                             f"completed execution of payload hash {digest}")
+            holder = self.find_execution_by_hash(up_key, digest)
+            held = f"execution {holder.id} ({holder.status.value})" if holder is not None else "a live execution"
+            raise Conflict(self.entity_name, f"{held} of underwriting processor {up_key} already holds payload hash "
+                                             f"{digest}: one pending, running or completed execution per payload; "
+                                             f"submit_execution reuses it, or waits for it")
         return execution
 
     def find_execution_by_hash(self, up_id: uuid.UUID, payload_hash: str) -> Execution | None:
