@@ -98,4 +98,4 @@ class RecordStore(ABC, Generic[E]):
 def next_version(entity: E) -> E:
     """`entity` as stored by an update: at the next version. The entity was validated when it was
     made, so the copy skips validation (it changes the version alone)."""
-    return entity.model_copy(update={"version": entity.version + 1})
+    return entity.at_version(entity.version + 1)

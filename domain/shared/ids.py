@@ -45,9 +45,14 @@ def new_id() -> uuid.UUID:
 
 
 def parse_id(value: Any, field: str = "id") -> uuid.UUID:
-    """Accept a UUID or its text form; anything else is a `ValidationError` naming `field`."""
+    """Accept a UUID or its text form, or an aggregate, which stands for its id (spec 000's
+    examples pass what `create_execution` returns where an id is expected); anything else is a
+    `ValidationError` naming `field`."""
     if isinstance(value, uuid.UUID):
         return value
+    identity = getattr(value, "id", None)
+    if isinstance(identity, uuid.UUID) and hasattr(type(value), "model_fields"):
+        return identity
     if isinstance(value, str):
         try:
             return uuid.UUID(value)
