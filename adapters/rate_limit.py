@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from adapters.records.arguments import aware_datetime, text_argument
+from domain.shared.checks import aware_datetime, text_argument
 from domain.shared.errors import ValidationError
 from ports.rate_limit import minute_window
 

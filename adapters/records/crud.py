@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Generic, NoReturn, TypeVar
 
-from adapters.records.arguments import optional_version
 from adapters.records.store import Query, RecordStore
+from domain.shared.checks import optional_version
 from domain.shared.entity import Entity
 from domain.shared.errors import NotFound, Unsupported, ValidationError
 from domain.shared.filters import Condition, FilterSet

@@ -13,9 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.records.arguments import (
+from adapters.records.crud import Crud
+from adapters.records.store import NEWEST_FIRST, OLDEST_FIRST, Query, RecordStore, equal
+from adapters.rules.execution_queries import ExecutionQueries
+from adapters.rules.processors import now_of
+from domain.processing.catalog import ProcessorCatalog
+from domain.processing.execution import Execution, ExecutionStatus
+from domain.processing.filters import ExecutionFilter
+from domain.processing.hashing import document_set_hash, hash_argument
+from domain.processing.hashing import payload_hash as hash_of_payload
+from domain.shared.checks import (
     aware_datetime,
-    hash_argument,
     json_object,
     member,
     non_negative_int,
@@ -24,15 +32,6 @@ from adapters.records.arguments import (
     text_argument,
     text_list,
 )
-from adapters.records.crud import Crud
-from adapters.records.store import NEWEST_FIRST, OLDEST_FIRST, Query, RecordStore, equal
-from adapters.rules.execution_queries import ExecutionQueries
-from adapters.rules.processors import now_of
-from domain.processing.catalog import ProcessorCatalog
-from domain.processing.execution import Execution, ExecutionStatus
-from domain.processing.filters import ExecutionFilter
-from domain.processing.hashing import document_set_hash
-from domain.processing.hashing import payload_hash as hash_of_payload
 from domain.shared.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.records.arguments import flag, id_list, optional_version, text_argument
 from adapters.records.crud import Crud
 from adapters.records.store import OLDEST_FIRST, Query, RecordStore, equal
 from domain.processing.catalog import CatalogEntry, ProcessorCatalog
@@ -16,6 +15,7 @@ from domain.processing.config import merge_config
 from domain.processing.execution import Execution
 from domain.processing.filters import PurchasedProcessorFilter, UnderwritingProcessorFilter
 from domain.processing.subscriptions import PurchasedProcessor, SubscriptionStatus, UnderwritingProcessor
+from domain.shared.checks import flag, id_list, optional_version, text_argument
 from domain.shared.errors import ConcurrencyConflict, NotFound, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from adapters.records.arguments import text_argument
 from adapters.records.crud import Crud
 from adapters.records.store import equal
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork, repository
+from domain.shared.checks import text_argument
 from domain.tenancy.filters import TenantFilter
 from domain.tenancy.tenant import Tenant
 from ports.records import RecordSchema
