@@ -12,7 +12,6 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from adapters.records.arguments import aware_datetime, member, positive_int, text_argument
 from adapters.records.crud import AppendOnlyCrud, Crud
 from adapters.records.store import NEWEST_FIRST, Query, equal
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork, repository
@@ -32,6 +31,7 @@ from domain.reliability.incident import Incident, IncidentStatus
 from domain.reliability.kill_switch import KillSwitch
 from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
+from domain.shared.checks import aware_datetime, member, positive_int, text_argument
 from domain.shared.errors import Conflict, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
