@@ -34,6 +34,8 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 """The largest value of a SQL INTEGER column (int4 on PostgreSQL): versions, counts, thresholds."""
+MAX_VERSION = INT32_MAX
+"""Versions are SQL INTEGER columns: every backend stops at the same number."""
 MAX_JSON_DEPTH = 64
 """Containers nested deeper than this are refused, in JSON values and in any other field."""
 
@@ -90,9 +92,10 @@ def non_negative_int(value: Any, field: str) -> int:
 
 
 def optional_version(value: Any, field: str = "expected_version") -> int | None:
-    """An expected version: None (no check) or a positive 64-bit int; "1", 1.0 and True are refused
-    rather than compared, since each backend would compare them differently."""
-    return None if value is None else positive_int(value, field)
+    """An expected version: None (no check) or an int in [1, MAX_VERSION]; "1", 1.0 and True are
+    refused rather than compared, since each backend would compare them differently, and so is a
+    version no record can have."""
+    return None if value is None else int64(value, field, minimum=1, maximum=MAX_VERSION)
 
 
 def aware_datetime(value: Any, field: str) -> datetime:

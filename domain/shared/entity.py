@@ -10,15 +10,17 @@ from typing import Any, Self, TypeVar, Union, get_args, get_origin
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.shared.checks import INT32_MAX, int64, screen_fields
+from domain.shared.checks import MAX_VERSION, int64, optional_version, screen_fields
 from domain.shared.errors import ValidationError
 from domain.shared.ids import TenantId, new_id
 from domain.shared.time import UtcDatetime
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_VERSION = INT32_MAX
-"""Versions are SQL INTEGER columns (int4 on PostgreSQL): every backend stops at the same number."""
+__all__ = ["MAX_VERSION", "Entity", "Screened", "TenantOwned", "nullable_fields", "translated", "validated"]
+
+VERSION_ARGUMENT = "expected_version"
+"""The name every command and port gives the version a caller read (optimistic locking)."""
 
 
 def validated(model: type[M], data: dict[str, Any]) -> M:
@@ -26,9 +28,13 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
 
     Every value is screened first (`domain.shared.checks.screen`): hostile text, integers beyond 64
     bits, NaN and deep nesting are refused before pydantic walks them, for aggregates and commands alike.
+    An `expected_version` is checked as the repositories check theirs (`optional_version`): pydantic's
+    lax mode would turn "1", 1.0 and True into 1, and let through versions no record can have.
     """
     if not issubclass(model, Screened):
         screen_fields(data)
+    if VERSION_ARGUMENT in data:
+        optional_version(data[VERSION_ARGUMENT], VERSION_ARGUMENT)
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as error:
@@ -102,6 +108,13 @@ class Entity(Screened):
         if update:
             return self.evolve(**{str(name): value for name, value in update.items()})
         return super().model_copy(deep=deep)
+
+    def __getitem__(self, name: str) -> Any:
+        """`execution["status"]`: read access by field name, as the specs' examples read the dicts
+        their repositories return. Unknown names are a `KeyError`, as in a dict."""
+        if not isinstance(name, str) or name not in type(self).model_fields:
+            raise KeyError(name)
+        return getattr(self, name)
 
     def at_version(self, version: int) -> Self:
         """This entity as stored at `version`, without re-validating the rest (it was validated):
