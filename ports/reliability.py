@@ -26,7 +26,6 @@ from domain.reliability.kill_switch import KillSwitch
 from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
 from domain.shared.fields import FieldKind
-from domain.shared.pagination import OffsetPageRequest, Page
 from domain.shared.sorting import SortDirection, SortField
 from ports.records import RecordSchema, UniqueKey
 from ports.repository import CrudRepository
@@ -136,10 +135,9 @@ class IncidentRepository(CrudRepository[Incident, IncidentFilter]):
         another is, `Conflict` (the caller then records the event on that one)."""
 
     @abstractmethod
-    def get_incidents_by_status(
-        self, status: IncidentStatus, page: OffsetPageRequest | None = None
-    ) -> Page[Incident]:
-        """Newest first, with the total."""
+    def get_incidents_by_status(self, status: IncidentStatus, limit: int | None = None) -> list[Incident]:
+        """Every incident in the status, newest first (at most `limit` when given). Pages with a
+        total are `list_and_count(IncidentFilter(statuses=...))`."""
 
     @abstractmethod
     def count_by_status(self) -> dict[IncidentStatus, int]:

@@ -35,7 +35,6 @@ from domain.shared.checks import aware_datetime, member, positive_int, text_argu
 from domain.shared.errors import Conflict, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
-from domain.shared.pagination import OffsetPageRequest, Page
 from domain.shared.sorting import Sort
 from ports.records import RecordSchema
 from ports.reliability import (
@@ -153,11 +152,10 @@ class Incidents(Crud[Incident, IncidentFilter], IncidentRepository):
             raise Conflict(self.entity_name, f"signature {incident.signature!r} already has an open incident")
         return incident
 
-    def get_incidents_by_status(
-        self, status: IncidentStatus, page: OffsetPageRequest | None = None
-    ) -> Page[Incident]:
-        return self.list_and_count(IncidentFilter(statuses=(member(IncidentStatus, status, "status"),)),
-                                   NEWEST_FIRST, page)
+    def get_incidents_by_status(self, status: IncidentStatus, limit: int | None = None) -> list[Incident]:
+        wanted = member(IncidentStatus, status, "status")
+        bound = None if limit is None else positive_int(limit, "limit")
+        return self._find(Query((equal("status", wanted.value),), NEWEST_FIRST, limit=bound))
 
     def count_by_status(self) -> dict[IncidentStatus, int]:
         counts = self._store.count_by("status")

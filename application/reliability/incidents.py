@@ -10,6 +10,7 @@ from domain.reliability.incident import Incident, IncidentStatus
 from domain.shared.errors import InvalidTransition
 from domain.shared.ids import parse_id
 from domain.shared.pagination import OffsetPageRequest, Page
+from domain.shared.sorting import Sort
 from ports.clock import Clock
 from ports.reliability import ReliabilityUnitOfWorkFactory
 
@@ -90,6 +91,9 @@ class FinishAction:
             return uow.actions.update(action.finish(command.succeeded, command.result, at))
 
 
+NEWEST_FIRST_INCIDENTS = Sort.parse("-created_at,-id")
+
+
 class ListIncidents:
     def __init__(self, uow: ReliabilityUnitOfWorkFactory) -> None:
         self._uow = uow
@@ -98,7 +102,7 @@ class ListIncidents:
         self, tenant_id: object, status: IncidentStatus, page: OffsetPageRequest | None = None
     ) -> Page[Incident]:
         with self._uow.for_tenant(tenant_id) as uow:
-            return uow.incidents.get_incidents_by_status(status, page)
+            return uow.incidents.list_and_count(IncidentFilter(statuses=(status,)), NEWEST_FIRST_INCIDENTS, page)
 
     def counts(self, tenant_id: object) -> dict[IncidentStatus, int]:
         with self._uow.for_tenant(tenant_id) as uow:

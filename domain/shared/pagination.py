@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -78,11 +78,24 @@ class Page(Generic[T]):
     def has_next(self) -> bool:
         return self.offset + len(self.items) < self.total
 
+    def __iter__(self) -> Iterator[T]:
+        """The page's items (a page is never mistaken for every match: `total` says how many)."""
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
 
 @dataclass(frozen=True, slots=True)
 class CursorPage(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 def _check_cursor_text(cursor: object) -> str:
