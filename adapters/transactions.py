@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
+from adapters.clock import SystemClock
 from adapters.records.store import RecordStore
 from domain.shared.entity import Entity
 from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive, UnitOfWorkNotOwned, Unsupported
 from domain.shared.scope import TenantScope
+from ports.clock import Clock
 from ports.records import RecordSchema
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -136,8 +138,10 @@ class ContextUnitOfWork(UnitOfWork):
     schemas: ClassVar[tuple[RecordSchema[Any], ...]] = ()
     """Every table the context's repositories use: a backend must store them all."""
 
-    def __init__(self, backend: Backend[Any, Any], scope: TenantScope) -> None:
+    def __init__(self, backend: Backend[Any, Any], scope: TenantScope, clock: Clock | None = None) -> None:
         self.scope = scope
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        """Where repositories take the time a call does not pass (spec 001's `create(dict)`)."""
         self._backend = backend
         self._frames: list[_Frame] = []
         self._guard: Guard | None = None
@@ -252,7 +256,7 @@ class repository(Generic[R]):  # noqa: N801 - used like `property`
     EVENT_SCHEMA)` in a `ContextUnitOfWork` subclass. Built on first access inside the block, the
     same object for the rest of the block, `UnitOfWorkInactive` outside it."""
 
-    def __init__(self, build: Callable[[RecordStore[Any]], R], schema: RecordSchema[Any]) -> None:
+    def __init__(self, build: Callable[[RecordStore[Any], Clock], R], schema: RecordSchema[Any]) -> None:
         self._build = build
         self._schema = schema
         self._name = ""
@@ -269,7 +273,7 @@ class repository(Generic[R]):  # noqa: N801 - used like `property`
     def __get__(self, instance: ContextUnitOfWork | None, owner: type) -> R | repository[R]:
         if instance is None:
             return self
-        return instance._repository(self._name, lambda: self._build(instance.store(self._schema)))
+        return instance._repository(self._name, lambda: self._build(instance.store(self._schema), instance.clock))
 
 
 class ContextFactory(UnitOfWorkFactory[U]):

@@ -106,11 +106,13 @@ class Container(containers.DeclarativeContainer):
     # factory is built. Adding a context adds one Selector here.
     tenancy_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "tenancy"),
-        memory=providers.Singleton(tenancy_units, memory), sql=providers.Singleton(tenancy_units, sql),
+        memory=providers.Singleton(tenancy_units, memory, clock=clock),
+        sql=providers.Singleton(tenancy_units, sql, clock=clock),
     )
     reliability_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "reliability"),
-        memory=providers.Singleton(reliability_units, memory), sql=providers.Singleton(reliability_units, sql),
+        memory=providers.Singleton(reliability_units, memory, clock=clock),
+        sql=providers.Singleton(reliability_units, sql, clock=clock),
     )
     processing_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "processing"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Generic, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from domain.shared.entity import Entity
 from domain.shared.filters import FilterSet
@@ -24,15 +24,19 @@ class CrudRepository(ABC, Generic[E, F]):
     """
 
     @abstractmethod
-    def create(self, entity: E) -> E:
-        """Insert a new aggregate. A taken unique key raises `Conflict` and writes nothing."""
+    def create(self, entity: E | Mapping[str, Any]) -> E:
+        """Insert a new aggregate. A taken unique key raises `Conflict` and writes nothing. Spec 001's
+        `create(data: dict)` is accepted too: the dict is validated as the aggregate's fields, with
+        `created_at` / `updated_at` from the clock when absent."""
 
     @abstractmethod
     def bulk_create(self, entities: Sequence[E]) -> list[E]:
         """Insert many in one statement per batch; all or nothing."""
 
     @abstractmethod
-    def get_by_id(self, entity_id: uuid.UUID) -> E | None: ...
+    def get_by_id(self, entity_id: uuid.UUID, tenant_id: uuid.UUID | None = None) -> E | None:
+        """`tenant_id` (spec 001's signature) must be the unit of work's tenant, or
+        `TenantScopeRequired` and nothing read: the unit of work, not the argument, is the scope."""
 
     def get_by_id_or_raise(self, entity_id: uuid.UUID) -> E:
         from domain.shared.errors import NotFound
@@ -74,6 +78,14 @@ class CrudRepository(ABC, Generic[E, F]):
         page: CursorPageRequest | None = None,
     ) -> CursorPage[E]:
         """One page by keyset: stable under concurrent inserts, cost independent of depth."""
+
+    # -- spec 002's base Repository ----------------------------------------------------------
+    @abstractmethod
+    def save(self, aggregate: E) -> E:
+        """Insert when new, else update with the version check; the aggregate as stored."""
+
+    @abstractmethod
+    def load(self, entity_id: uuid.UUID) -> E | None: ...
 
     @property
     @abstractmethod

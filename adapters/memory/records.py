@@ -89,7 +89,7 @@ class MemoryRecordStore(RecordStore[E]):
         if current.version != entity.version:
             raise ConcurrencyConflict(self.schema.entity, entity.id, entity.version)
         stored = next_version(entity)
-        self._live().put(self._table, stored)
+        self._live().put(self._table, stored, read_version=current.version)
         return stored
 
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
@@ -98,7 +98,7 @@ class MemoryRecordStore(RecordStore[E]):
             raise NotFound(self.schema.entity, key)
         if expected_version is not None and current.version != expected_version:
             raise ConcurrencyConflict(self.schema.entity, key, expected_version)
-        self._live().delete(self._table, key)
+        self._live().delete(self._table, key, read_version=current.version)
 
     @contextmanager
     def atomically(self) -> Iterator[None]:

@@ -106,15 +106,12 @@ class MemoryTransaction:
                 yield write.row
 
     # -- writes -------------------------------------------------------------------------------
-    def put(self, table: str, row: Entity) -> None:
-        """Insert or replace `row` (already checked by the repository)."""
-        self.put_many(table, [row])
-
-    def put_many(self, table: str, rows: list[Entity]) -> None:
-        """All rows or none: unique keys are checked against the visible rows and each other."""
-        self._check_unique(table, rows, self.scan(table))
-        for row in rows:
-            self._record(table, row.id, copy.deepcopy(row))
+    def put(self, table: str, row: Entity, *, read_version: int) -> None:
+        """Replace `row` (already checked by the repository), which the caller read at
+        `read_version`: commit refuses the write if the committed row moved past that version since,
+        however late after the read the write comes."""
+        self._check_unique(table, [row], self.scan(table))
+        self._record(table, row.id, copy.deepcopy(row), read_version)
 
     def insert(self, table: str, rows: list[Entity], *, skip_taken: bool = False) -> list[Entity]:
         """Insert new rows, all or none: a taken id or unique key raises `Conflict`; with `skip_taken`
@@ -142,13 +139,18 @@ class MemoryTransaction:
                 self._record(table, row.id, copy.deepcopy(row))
         return accepted
 
-    def delete(self, table: str, key: uuid.UUID) -> None:
-        self._record(table, key, None)
+    def delete(self, table: str, key: uuid.UUID, *, read_version: int) -> None:
+        self._record(table, key, None, read_version)
 
-    def _record(self, table: str, key: uuid.UUID, row: Entity | None) -> None:
+    def _record(self, table: str, key: uuid.UUID, row: Entity | None, read_version: int | None = None) -> None:
         pending = self.writes.setdefault(table, {})
         if key in pending:
             pending[key].row = row
+            return
+        if read_version is not None:
+            # The base is what the caller read, not what is committed now: a commit landing between
+            # the read and this write must make this one stale, or its change would be overwritten.
+            pending[key] = _Write(row, read_version)
             return
         with self.database.lock:
             committed = self.database.tables[table].get(key)

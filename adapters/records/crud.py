@@ -8,17 +8,19 @@ context's repositories extend it with their port's methods (`adapters/rules/`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, NoReturn, TypeVar
 
+from adapters.clock import SystemClock
 from adapters.records.store import Query, RecordStore
 from domain.shared.checks import optional_version
 from domain.shared.entity import Entity
-from domain.shared.errors import NotFound, Unsupported, ValidationError
+from domain.shared.errors import NotFound, TenantScopeRequired, Unsupported, ValidationError
 from domain.shared.filters import Condition, FilterSet
 from domain.shared.ids import parse_id
 from domain.shared.pagination import CursorPage, CursorPageRequest, OffsetPageRequest, Page
 from domain.shared.sorting import Sort
+from ports.clock import Clock
 from ports.records import check_in_scope, next_cursor, plan_listing
 
 E = TypeVar("E", bound=Entity)
@@ -28,9 +30,10 @@ F = TypeVar("F", bound=FilterSet)
 class Crud(Generic[E, F]):
     """Implements `ports.repository.CrudRepository` over `store`."""
 
-    def __init__(self, store: RecordStore[E]) -> None:
+    def __init__(self, store: RecordStore[E], clock: Clock | None = None) -> None:
         self._store = store
         self._schema = store.schema
+        self._clock = clock if clock is not None else SystemClock()
 
     @property
     def entity_name(self) -> str:
@@ -57,9 +60,18 @@ class Crud(Generic[E, F]):
         return found[0] if found else None
 
     # -- CrudRepository -----------------------------------------------------------------------
-    def create(self, entity: E) -> E:
-        self._store.insert([self._checked(entity)])
-        return entity
+    def _from_data(self, data: Mapping[str, Any]) -> E:
+        """Spec 001's `create(data: dict)`: validated as the aggregate's fields would be."""
+        fields = {str(name): value for name, value in data.items()}
+        if "created_at" not in fields:
+            fields["created_at"] = self._clock.now()
+        fields.setdefault("updated_at", fields["created_at"])
+        return self._schema.model.new(**fields)
+
+    def create(self, entity: E | Mapping[str, Any]) -> E:
+        checked = self._checked(self._from_data(entity) if isinstance(entity, Mapping) else entity)
+        self._store.insert([checked])
+        return checked
 
     def bulk_create(self, entities: Sequence[E]) -> list[E]:
         if isinstance(entities, str | bytes) or not isinstance(entities, Sequence):
@@ -69,8 +81,19 @@ class Crud(Generic[E, F]):
             self._store.insert(rows)
         return rows
 
-    def get_by_id(self, entity_id: uuid.UUID) -> E | None:
-        return self._store.get(parse_id(entity_id))
+    def get_by_id(self, entity_id: uuid.UUID, tenant_id: uuid.UUID | None = None) -> E | None:
+        key = parse_id(entity_id)
+        self._same_tenant(tenant_id)
+        return self._store.get(key)
+
+    def _same_tenant(self, tenant_id: object) -> None:
+        """A tenant named by the caller (spec 001 passes one) must be the unit of work's."""
+        if tenant_id is None:
+            return
+        named = parse_id(tenant_id, "tenant_id")
+        if self._store.scope.tenant != named:
+            raise TenantScopeRequired(f"{self.entity_name}: tenant {named} is not this unit of work's "
+                                      f"({self._store.scope}); open a unit of work for that tenant")
 
     def get_by_id_or_raise(self, entity_id: uuid.UUID) -> E:
         found = self.get_by_id(entity_id)
@@ -83,6 +106,15 @@ class Crud(Generic[E, F]):
 
     def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:
         self._store.delete(parse_id(entity_id), optional_version(expected_version))
+
+    def save(self, aggregate: E) -> E:
+        checked = self._checked(aggregate)
+        if self._store.exists(checked.id):
+            return self.update(checked)
+        return self.create(checked)
+
+    def load(self, entity_id: uuid.UUID) -> E | None:
+        return self.get_by_id(entity_id)
 
     def exists(self, entity_id: uuid.UUID) -> bool:
         return self._store.exists(parse_id(entity_id))

@@ -42,7 +42,7 @@ from ports.processing import LIVE_STATUS_VALUES, ExecutionRepository
 class Executions(Crud[Execution, ExecutionFilter], ExecutionRepository):
     def __init__(self, store: RecordStore[Execution], queries: ExecutionQueries, catalog: ProcessorCatalog,
                  clock: Clock) -> None:
-        super().__init__(store)
+        super().__init__(store, clock)
         self._queries = queries
         self._catalog = catalog
         self._clock = clock

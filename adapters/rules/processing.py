@@ -38,7 +38,7 @@ class ProcessingWork(ContextUnitOfWork, ProcessingUnitOfWork):
 
     def __init__(self, backend: Backend[Any, Any], scope: TenantScope, *, catalog: ProcessorCatalog, clock: Clock,
                  queries: QueriesFactory) -> None:
-        super().__init__(backend, scope)
+        super().__init__(backend, scope, clock)
         self._catalog = catalog
         self._clock = clock
         self._queries = queries

@@ -4,7 +4,7 @@ tenant's subscriptions) and underwriting processors (a case's attachments)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +37,9 @@ class PurchasedProcessors(Crud[PurchasedProcessor, PurchasedProcessorFilter], Pu
     re-resolves the stored effective config of every underwriting processor using it, in the same
     transaction, so the stored value never goes stale."""
 
-    def __init__(self, store: RecordStore[PurchasedProcessor], changed: Callable[[PurchasedProcessor], None]) -> None:
-        super().__init__(store)
+    def __init__(self, store: RecordStore[PurchasedProcessor], changed: Callable[[PurchasedProcessor], None],
+                 clock: Clock) -> None:
+        super().__init__(store, clock)
         self._changed = changed
 
     def update(self, entity: PurchasedProcessor) -> PurchasedProcessor:
@@ -52,12 +53,13 @@ class UnderwritingProcessors(Crud[UnderwritingProcessor, UnderwritingProcessorFi
     its effective config resolved from the catalog, the subscription and its own override."""
 
     def __init__(self, store: RecordStore[UnderwritingProcessor],
-                 resolve: Callable[[UnderwritingProcessor], UnderwritingProcessor]) -> None:
-        super().__init__(store)
+                 resolve: Callable[[UnderwritingProcessor], UnderwritingProcessor], clock: Clock) -> None:
+        super().__init__(store, clock)
         self._resolve = resolve
 
-    def create(self, entity: UnderwritingProcessor) -> UnderwritingProcessor:
-        return super().create(self._resolve(self._checked(entity)))
+    def create(self, entity: UnderwritingProcessor | Mapping[str, Any]) -> UnderwritingProcessor:
+        built = self._from_data(entity) if isinstance(entity, Mapping) else entity
+        return super().create(self._resolve(self._checked(built)))
 
     def bulk_create(self, entities: Sequence[UnderwritingProcessor]) -> list[UnderwritingProcessor]:
         if isinstance(entities, str | bytes) or not isinstance(entities, Sequence):
@@ -77,8 +79,8 @@ class Processors(ProcessorRepository):
 
     def __init__(self, purchased: RecordStore[PurchasedProcessor], underwriting: RecordStore[UnderwritingProcessor],
                  executions: RecordStore[Execution], catalog: ProcessorCatalog, clock: Clock) -> None:
-        self.purchased = PurchasedProcessors(purchased, self._refresh_users_of)
-        self.underwriting = UnderwritingProcessors(underwriting, self._resolved)
+        self.purchased = PurchasedProcessors(purchased, self._refresh_users_of, clock)
+        self.underwriting = UnderwritingProcessors(underwriting, self._resolved, clock)
         self.catalog = catalog
         self._executions = executions
         self._clock = clock

@@ -36,6 +36,7 @@ from domain.shared.errors import Conflict, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
 from domain.shared.sorting import Sort
+from ports.clock import Clock
 from ports.records import RecordSchema
 from ports.reliability import (
     ACTION_SCHEMA,
@@ -196,6 +197,7 @@ class ReliabilityWork(ContextUnitOfWork, ReliabilityUnitOfWork):
     kill_switches = repository(KillSwitches, KILL_SWITCH_SCHEMA)
 
 
-def reliability_units(backend: Backend[Any, Any]) -> ContextFactory[ReliabilityUnitOfWork]:
+def reliability_units(backend: Backend[Any, Any], *, clock: Clock | None = None,
+                      ) -> ContextFactory[ReliabilityUnitOfWork]:
     return ContextFactory(backend, "reliability", ReliabilityWork.schemas,
-                          lambda scope: ReliabilityWork(backend, scope))
+                          lambda scope: ReliabilityWork(backend, scope, clock))

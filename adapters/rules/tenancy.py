@@ -10,6 +10,7 @@ from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork, re
 from domain.shared.checks import text_argument
 from domain.tenancy.filters import TenantFilter
 from domain.tenancy.tenant import Tenant
+from ports.clock import Clock
 from ports.records import RecordSchema
 from ports.tenancy import TENANT_SCHEMA, TenancyUnitOfWork, TenantRepository
 
@@ -25,5 +26,5 @@ class TenancyWork(ContextUnitOfWork, TenancyUnitOfWork):
     tenants = repository(Tenants, TENANT_SCHEMA)
 
 
-def tenancy_units(backend: Backend[Any, Any]) -> ContextFactory[TenancyUnitOfWork]:
-    return ContextFactory(backend, "tenancy", TenancyWork.schemas, lambda scope: TenancyWork(backend, scope))
+def tenancy_units(backend: Backend[Any, Any], *, clock: Clock | None = None) -> ContextFactory[TenancyUnitOfWork]:
+    return ContextFactory(backend, "tenancy", TenancyWork.schemas, lambda scope: TenancyWork(backend, scope, clock))

@@ -154,6 +154,36 @@ class ReliabilityContract:
     def world(self, reliability_uow: Units, tenancy_uow: TenancyUnitOfWorkFactory) -> World:
         return seed_world(reliability_uow, tenancy_uow)
 
+    # -- the specs' repository calls ----------------------------------------------------------
+    def test_spec_001_create_from_a_dict_and_get_by_id_with_the_tenant(self, reliability_uow: Units,
+                                                                      world: World) -> None:
+        with reliability_uow.for_tenant(world.acme) as uow:
+            created = uow.workflows.create({"tenant_id": world.acme, "name": "From a dict"})
+            assert created.created_at.tzinfo is not None and created.version == 1
+            assert uow.workflows.get_by_id(created.id, world.acme) == created
+            with pytest.raises(TenantScopeRequired):  # another tenant named: refused, nothing read
+                uow.workflows.get_by_id(created.id, world.globex)
+            with pytest.raises(ValidationError) as raised:  # a dict is validated as the aggregate is
+                uow.workflows.create({"tenant_id": world.acme, "name": "x" * 300})
+            assert raised.value.field == "name"
+            with pytest.raises(TenantScopeRequired):
+                uow.workflows.create({"tenant_id": world.globex, "name": "Theirs"})
+        with reliability_uow.for_tenant(world.acme) as uow:
+            assert uow.workflows.get_by_name("From a dict") == created
+            assert uow.workflows.get_by_name("Theirs") is None
+
+    def test_spec_002_save_load_delete(self, reliability_uow: Units, world: World) -> None:
+        fresh = new_workflow(world.acme, "Saved")
+        with reliability_uow.for_tenant(world.acme) as uow:
+            assert uow.workflows.save(fresh) == fresh  # new: inserted
+            renamed = uow.workflows.save(fresh.evolve(description="changed"))  # stored: updated
+            assert renamed.version == 2
+            with pytest.raises(ConcurrencyConflict):
+                uow.workflows.save(fresh.evolve(description="stale"))
+            assert uow.workflows.load(fresh.id) == renamed
+            uow.workflows.delete(fresh.id)
+            assert uow.workflows.load(fresh.id) is None
+
     # -- workflows ----------------------------------------------------------------------------
     def test_workflow_round_trip_and_lookup_by_name(self, reliability_uow: Units, world: World) -> None:
         with reliability_uow.for_tenant(world.acme) as uow:
