@@ -100,7 +100,8 @@ class EventRepository(CrudRepository[Event, EventFilter]):
     UPDATE, DELETE and TRUNCATE even to raw SQL)."""
 
     @abstractmethod
-    def get_by_idempotency_key(self, idempotency_key: str) -> Event | None: ...
+    def get_by_idempotency_key(self, idempotency_key: str, tenant_id: uuid.UUID | None = None) -> Event | None:
+        """`tenant_id` (spec 001's signature) must be the unit of work's tenant."""
 
     @abstractmethod
     def append(self, event: Event) -> tuple[Event, bool]:
@@ -113,11 +114,18 @@ class EventRepository(CrudRepository[Event, EventFilter]):
         inside the batch is stored once (the first) and reported as not new after that."""
 
     @abstractmethod
-    def get_recent_events(self, workflow_id: uuid.UUID, hours: int = 24, *, now: datetime) -> list[Event]:
-        """Events of a workflow that occurred in the `hours` before `now`, newest first."""
+    def get_recent_events(self, workflow_id: uuid.UUID, *rest: uuid.UUID | int, hours: int | None = None,
+                          now: datetime | None = None, tenant_id: uuid.UUID | None = None) -> list[Event]:
+        """Events of a workflow that occurred at or after `hours` (24 by default) before `now` (the
+        clock's when not given), newest first. No upper bound, as spec 001: an event from a source
+        whose clock runs ahead is recent too. Called as `(workflow_id[, hours])` or as spec 001 does,
+        `(tenant_id, workflow_id[, hours])`; a tenant named must be the unit of work's."""
 
     @abstractmethod
-    def count_events(self, workflow_id: uuid.UUID | None = None) -> int: ...
+    def count_events(self, workflow_id: uuid.UUID | None = None, *rest: uuid.UUID,
+                     tenant_id: uuid.UUID | None = None) -> int:
+        """All the tenant's events, or a workflow's: `()`, `(workflow_id)`, or spec 001's
+        `(tenant_id, workflow_id)`; a tenant named must be the unit of work's."""
 
     @property
     def entity_name(self) -> str:
@@ -130,9 +138,10 @@ class IncidentRepository(CrudRepository[Incident, IncidentFilter]):
         """The one open (NEW, ANALYZING, ACTIONED) incident of a signature, if any."""
 
     @abstractmethod
-    def create_from_event(self, event: Event, *, title: str, severity: str = "medium") -> Incident:
+    def create_from_event(self, event: Event, *, title: str | None = None, severity: str = "medium") -> Incident:
         """Open an incident for a failure event. At most one incident per signature is open: when
-        another is, `Conflict` (the caller then records the event on that one)."""
+        another is, `Conflict` (the caller then records the event on that one). The title is the
+        event's type when not given (spec 001 passes none)."""
 
     @abstractmethod
     def get_incidents_by_status(self, status: IncidentStatus, limit: int | None = None) -> list[Incident]:

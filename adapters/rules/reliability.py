@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 from adapters.records.crud import AppendOnlyCrud, Crud
@@ -31,7 +31,7 @@ from domain.reliability.incident import Incident, IncidentStatus
 from domain.reliability.kill_switch import KillSwitch
 from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
-from domain.shared.checks import aware_datetime, member, positive_int, text_argument
+from domain.shared.checks import aware_datetime, hours_before, member, positive_int, text_argument
 from domain.shared.errors import Conflict, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
@@ -72,8 +72,10 @@ class Vendors(Crud[Vendor, VendorFilter], VendorRepository):
 
 
 class Events(AppendOnlyCrud[Event, EventFilter], EventRepository):
-    def get_by_idempotency_key(self, idempotency_key: str) -> Event | None:
-        return self._first(equal("idempotency_key", text_argument(idempotency_key, "idempotency_key")))
+    def get_by_idempotency_key(self, idempotency_key: str, tenant_id: uuid.UUID | None = None) -> Event | None:
+        key = text_argument(idempotency_key, "idempotency_key")
+        self._same_tenant(tenant_id)
+        return self._first(equal("idempotency_key", key))
 
     def append(self, event: Event) -> tuple[Event, bool]:
         [result] = self.append_many([event])
@@ -88,8 +90,10 @@ class Events(AppendOnlyCrud[Event, EventFilter], EventRepository):
             firsts.setdefault(event.idempotency_key, event)
         # One event is one statement, atomic by itself; a batch needs a savepoint to be all or nothing.
         with self._store.atomically() if len(firsts) > 1 else nullcontext():
-            inserted = {event.idempotency_key for event in self._store.insert_new(list(firsts.values()))} \
-                if firsts else set()
+            new = self._store.insert_new(list(firsts.values())) if firsts else []
+            if len(new) == len(checked):  # every key distinct and new: nothing to look up or tell apart
+                return [(event, True) for event in checked]
+            inserted = {event.idempotency_key for event in new}
             stored = {key: firsts[key] for key in inserted}
             stored.update(self._by_keys([key for key in firsts if key not in inserted]))
             for key, event in firsts.items():
@@ -110,27 +114,52 @@ class Events(AppendOnlyCrud[Event, EventFilter], EventRepository):
             found.update((event.idempotency_key, event) for event in self._find(Query((chunk,))))
         return found
 
-    def get_recent_events(self, workflow_id: uuid.UUID, hours: int = 24, *, now: datetime) -> list[Event]:
-        workflow = parse_id(workflow_id, "workflow_id")
-        until = aware_datetime(now, "now")
-        window = positive_int(hours, "hours")
-        try:
-            since = until - timedelta(hours=window)
-        except OverflowError:
-            raise ValidationError("hours", f"reaches before the year 1: {window}") from None
+    def get_recent_events(self, workflow_id: uuid.UUID, *rest: uuid.UUID | int, hours: int | None = None,
+                          now: datetime | None = None, tenant_id: uuid.UUID | None = None) -> list[Event]:
+        workflow, window = self._recent_arguments(workflow_id, rest, hours, tenant_id)
+        until = self._clock.now() if now is None else aware_datetime(now, "now")
+        since = hours_before(until, window)
         return self._find(Query(
-            (
-                equal("workflow_id", workflow),
-                Condition("occurred_at", Operator.GTE, since),
-                Condition("occurred_at", Operator.LTE, until),
-            ),
+            (equal("workflow_id", workflow), Condition("occurred_at", Operator.GTE, since)),
             Sort.parse("-occurred_at,-id"),
         ))
 
-    def count_events(self, workflow_id: uuid.UUID | None = None) -> int:
+    def _recent_arguments(self, first: Any, rest: tuple[Any, ...], hours: Any,
+                          tenant_id: Any) -> tuple[uuid.UUID, Any]:
+        """`(workflow_id[, hours])`, or spec 001's `(tenant_id, workflow_id[, hours])`: an id in second
+        place is a workflow id, which only the spec's form has there."""
+        if len(rest) > 2 or (len(rest) == 2 and hours is not None):
+            raise ValidationError("hours", "given twice")
+        if rest and _is_id(rest[0]):
+            self._same_tenant(first)
+            first, rest = rest[0], rest[1:]
+        elif len(rest) == 2:
+            raise ValidationError("workflow_id", f"expected a UUID, got {rest[0]!r}")
+        self._same_tenant(tenant_id)
+        if rest and hours is not None:
+            raise ValidationError("hours", "given twice")
+        window = rest[0] if rest else (24 if hours is None else hours)
+        return parse_id(first, "workflow_id"), window
+
+    def count_events(self, workflow_id: uuid.UUID | None = None, *rest: uuid.UUID,
+                     tenant_id: uuid.UUID | None = None) -> int:
+        if len(rest) > 1:
+            raise ValidationError("workflow_id", "expected (workflow_id) or (tenant_id, workflow_id)")
+        if rest:  # spec 001's (tenant_id, workflow_id)
+            self._same_tenant(workflow_id)
+            workflow_id = rest[0]
+        self._same_tenant(tenant_id)
         if workflow_id is None:
             return self.count()
         return self.count(EventFilter(workflow_id=parse_id(workflow_id, "workflow_id")))
+
+
+def _is_id(value: Any) -> bool:
+    try:
+        parse_id(value)
+    except ValidationError:
+        return False
+    return True
 
 
 class Incidents(Crud[Incident, IncidentFilter], IncidentRepository):
@@ -140,9 +169,11 @@ class Incidents(Crud[Incident, IncidentFilter], IncidentRepository):
             Condition("status", Operator.IN, OPEN_STATUS_VALUES),
         )
 
-    def create_from_event(self, event: Event, *, title: str, severity: str = "medium") -> Incident:
+    def create_from_event(self, event: Event, *, title: str | None = None, severity: str = "medium") -> Incident:
         if not isinstance(event, Event):
             raise ValidationError("event", f"expected an Event, got {type(event).__name__}")
+        if title is None:
+            title = event.event_type
         # The port passes no clock: the incident is as old as the event's ingestion.
         incident = self._checked(Incident.new(
             tenant_id=event.tenant_id, workflow_id=event.workflow_id, signature=event.signature,

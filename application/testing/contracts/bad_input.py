@@ -166,7 +166,11 @@ APPEND_ONLY = {"events", "decisions"}
 
 def _reliability_method_probes(uow: ReliabilityUnitOfWork, records: dict[str, Any]) -> list[Any]:
     event, workflow = records["events"], records["workflows"]
-    bad_hours = (0, -1, 2**63, 2**70, "24", 1.5, True, None)
+    bad_hours = (0, -1, 2**63, 2**70, "24", 1.5, True)  # None: the default window
+    # None asks for the defaults where the specs allow leaving a value out (the clock's now, a title
+    # taken from the event), so it is no hostile value there.
+    given_datetimes = [bad for bad in BAD_DATETIMES if bad is not None]
+    given_titles = [bad for bad in TEXT_ARGUMENTS if bad is not None]
     some_ids = [bad for bad in BAD_IDS if bad is not None]
     wrong_events: list[Any] = ["event", 42, workflow]
     return [
@@ -180,13 +184,13 @@ def _reliability_method_probes(uow: ReliabilityUnitOfWork, records: dict[str, An
           for wrong in wrong_events),
         *argument_probes("events.get_recent_events", uow.events.get_recent_events,
                          {"workflow_id": workflow.id, "hours": 24, "now": T0},
-                         {"workflow_id": BAD_IDS, "hours": bad_hours, "now": BAD_DATETIMES}),
+                         {"workflow_id": BAD_IDS, "hours": bad_hours, "now": given_datetimes}),
         *argument_probes("events.count_events", uow.events.count_events, {}, {"workflow_id": some_ids}),
         *argument_probes("incidents.get_open_by_signature", uow.incidents.get_open_by_signature, {},
                          {"signature": TEXT_ARGUMENTS}),
         *argument_probes("incidents.create_from_event", uow.incidents.create_from_event,
                          {"event": event, "title": "Timeouts", "severity": "high"},
-                         {"event": ["event", 42], "title": TEXT_ARGUMENTS, "severity": ("extreme", "\x00", 5)}),
+                         {"event": ["event", 42], "title": given_titles, "severity": ("extreme", "\x00", 5)}),
         *argument_probes("incidents.get_incidents_by_status", uow.incidents.get_incidents_by_status,
                          {"status": "NEW"},
                          {"status": ("nope", "\x00", 5, None), "limit": ("page", 0, -1, True, 2**70)}),

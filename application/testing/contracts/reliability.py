@@ -357,18 +357,29 @@ class ReliabilityContract:
         def event(key: str, before: timedelta, workflow: Workflow = world.checkout) -> Event:
             return new_event(workflow.tenant_id, workflow.id, key, occurred_at=now - before)
 
-        inside = [event("1h", timedelta(hours=1)), event("23h", timedelta(hours=23)), event("24h", timedelta(hours=24))]
-        outside = [event("25h", timedelta(hours=25)), event("future", -timedelta(minutes=1)),
-                   event("billing", timedelta(hours=2), world.billing)]
+        # An event from a source whose clock runs ahead is recent too: spec 001 bounds the cutoff only.
+        inside = [event("future", -timedelta(minutes=1)), event("1h", timedelta(hours=1)),
+                  event("23h", timedelta(hours=23)), event("24h", timedelta(hours=24))]
+        outside = [event("25h", timedelta(hours=25)), event("billing", timedelta(hours=2), world.billing)]
         with reliability_uow.for_tenant(world.acme) as uow:
-            uow.events.append_many([inside[1], outside[0], inside[2], outside[1], inside[0], outside[2]])
+            uow.events.append_many([inside[2], outside[0], inside[3], inside[0], inside[1], outside[1]])
         with reliability_uow.for_tenant(world.globex) as uow:
             uow.events.append(event("globex", timedelta(hours=1), world.globex_flow))
         with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.events.get_recent_events(world.checkout.id, now=now) == inside
-            assert uow.events.get_recent_events(world.checkout.id, 2, now=now) == inside[:1]
+            assert uow.events.get_recent_events(world.checkout.id, 2, now=now) == inside[:2]
             elsewhere = now.astimezone(timezone(timedelta(hours=-5)))  # the same instant, another offset
-            assert uow.events.get_recent_events(world.checkout.id, 1, now=elsewhere) == inside[:1]
+            assert uow.events.get_recent_events(world.checkout.id, 1, now=elsewhere) == inside[:2]
+            # Spec 001's call: the tenant first, `now` from the clock.
+            decade = uow.events.get_recent_events(world.acme, world.checkout.id, hours=24 * 365 * 10)
+            assert decade == [*inside, outside[0]]
+            assert uow.events.count_events(world.acme, world.checkout.id) == 5
+            assert uow.events.get_by_idempotency_key("1h", world.acme) == inside[1]
+            for spec_call in (lambda: uow.events.get_recent_events(world.globex, world.checkout.id),
+                              lambda: uow.events.count_events(world.globex, world.checkout.id),
+                              lambda: uow.events.get_by_idempotency_key("1h", world.globex)):
+                with pytest.raises(TenantScopeRequired):
+                    spec_call()
             assert uow.events.get_recent_events(world.globex_flow.id, now=now) == []
             assert uow.events.count_events() == 6
             assert uow.events.count_events(world.checkout.id) == 5
