@@ -9,13 +9,23 @@ from pydantic import AfterValidator
 
 from domain.shared.errors import ValidationError
 
+NAIVE = ("must be timezone-aware: a naive datetime (such as datetime.utcnow()) names no zone, so its "
+         "instant is a guess; pass datetime.now(UTC)")
+
 
 def ensure_utc(value: datetime, field: str = "timestamp") -> datetime:
     """Reject naive datetimes (their zone is a guess) and normalise aware ones to UTC."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(field, "must be timezone-aware")
+        raise ValidationError(field, NAIVE)
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
+def _aware(value: datetime) -> datetime:
+    # A plain ValueError: pydantic then reports the field's own name, not a generic one.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(NAIVE)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 """A pydantic field type: aware datetimes normalised to UTC, naive ones rejected."""
