@@ -142,3 +142,20 @@ def test_changed_configs_reach_the_stored_effective_config(container: Container,
     with pytest.raises(NotFound):
         container.change_subscription_config()(SubscriptionConfigChange.parse(
             tenant_id=tenant, processor="p_credit_report", config={}))
+
+
+def test_a_users_catalog_serves_every_backend(container: Container) -> None:
+    """The container takes the deployment's processors; the shipped examples are then unknown."""
+    from dependency_injector import providers
+
+    from application.catalog import as_catalog
+    from tests.unit.test_processor_catalog import PayStubProcessor
+
+    container.catalog.override(providers.Object(as_catalog([PayStubProcessor])))
+    tenant = container.create_tenant()(NewTenant.parse(name="Payroll lender"))
+    container.purchase_processor()(Purchase.parse(tenant_id=tenant.id, processor="p_pay_stub"))
+    up = container.attach_processor()(AttachProcessor.parse(tenant_id=tenant.id, underwriting_id=uuid.uuid4(),
+                                                            processor="p_pay_stub"))
+    assert up.effective_config == {"min_stubs": 2, "employer_check": {"enabled": True}}
+    with pytest.raises(NotFound):
+        container.purchase_processor()(Purchase.parse(tenant_id=tenant.id, processor="p_bank_statement"))
