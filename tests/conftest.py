@@ -3,9 +3,10 @@ suites. A server that cannot start is an error, never a skip."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,10 @@ from adapters.transactions import Backend
 from ports.processing import ProcessingUnitOfWorkFactory
 from ports.reliability import ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from adapters.bigquery.database import BigQueryDatabase
+
 from tests.servers import (
     BigQueryEmulator,
     PostgresServer,
@@ -158,3 +163,19 @@ def postgres_storage(postgres_admin_engine: sa.Engine, postgres_database: SqlDat
     _empty(postgres_admin_engine)
     yield SqlBackend(postgres_database)
     _empty(postgres_admin_engine)
+
+
+@pytest.fixture
+def bigquery_database(bigquery_emulator: BigQueryEmulator) -> Iterator[BigQueryDatabase]:
+    """The processing schema in a dataset of its own on the emulator, dropped afterwards."""
+    from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
+    from adapters.bigquery.database import BigQueryDatabase
+    from adapters.bigquery.schema import drop_schema, ensure_schema
+
+    settings = BigQuerySettings(project=bigquery_emulator.project, dataset=f"processing_{uuid.uuid4().hex[:12]}",
+                                endpoint=bigquery_emulator.endpoint)
+    client = create_bigquery_client(settings)
+    ensure_schema(client, settings)
+    yield BigQueryDatabase(client, settings)
+    drop_schema(client, settings)
+    client.close()  # type: ignore[no-untyped-call]

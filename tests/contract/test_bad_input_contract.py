@@ -17,10 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from adapters.bigquery.backend import BigQueryBackend
-from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
 from adapters.bigquery.querying import Parameters, current_sql, keyset_sql, order_sql
-from adapters.bigquery.schema import EXECUTIONS_TABLE, drop_schema, ensure_schema
+from adapters.bigquery.schema import EXECUTIONS_TABLE
 from adapters.memory import querying
 from adapters.rules.processing import processing_units
 from adapters.sql.ordering import keyset_after, order_by_clauses
@@ -31,23 +30,10 @@ from domain.processing.hashing import payload_hash
 from domain.shared.entity import Entity
 from domain.shared.sorting import Sort
 from ports.processing import ProcessingUnitOfWorkFactory
-from tests.servers import BigQueryEmulator
 
 
 class TestBadInput(BadInputContract):
     pass
-
-
-@pytest.fixture
-def bigquery_database(bigquery_emulator: BigQueryEmulator) -> Iterator[BigQueryDatabase]:
-    """The processing schema in a dataset of its own, dropped afterwards."""
-    settings = BigQuerySettings(project=bigquery_emulator.project, dataset=f"bad_input_{uuid.uuid4().hex[:12]}",
-                                endpoint=bigquery_emulator.endpoint)
-    client = create_bigquery_client(settings)
-    ensure_schema(client, settings)
-    yield BigQueryDatabase(client, settings)
-    drop_schema(client, settings)
-    client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.mark.bigquery

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import contextvars
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from adapters.bigquery.backend import BigQueryBackend
-from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
 from adapters.bigquery.querying import Parameters, Result
-from adapters.bigquery.schema import drop_schema, ensure_schema
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
@@ -28,21 +26,8 @@ from domain.shared.errors import (
     Unsupported,
 )
 from ports.processing import ProcessingUnitOfWork, ProcessingUnitOfWorkFactory
-from tests.servers import BigQueryEmulator
 
 pytestmark = pytest.mark.bigquery
-
-
-@pytest.fixture
-def bigquery_database(bigquery_emulator: BigQueryEmulator) -> Iterator[BigQueryDatabase]:
-    """The processing schema in a dataset of its own, dropped afterwards."""
-    settings = BigQuerySettings(project=bigquery_emulator.project, dataset=f"processing_{uuid.uuid4().hex[:12]}",
-                                endpoint=bigquery_emulator.endpoint)
-    client = create_bigquery_client(settings)
-    ensure_schema(client, settings)
-    yield BigQueryDatabase(client, settings)
-    drop_schema(client, settings)
-    client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
