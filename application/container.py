@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -55,6 +56,20 @@ def _open_sql_database(url: str, pool: PoolSettings, echo: bool) -> Iterator[Sql
     database.dispose()
 
 
+def _open_redis_client(settings: RedisSettings) -> Iterator[Any]:
+    """A resource: `shutdown_resources()` closes its connection pool."""
+    client = create_redis_client(settings)
+    yield client
+    client.close()
+
+
+def _open_bigquery_client(settings: BigQuerySettings) -> Iterator[Any]:
+    """A resource: `shutdown_resources()` closes its HTTP session (one leak per container otherwise)."""
+    client = create_bigquery_client(settings)
+    yield client
+    client.close()  # type: ignore[no-untyped-call]
+
+
 def _redis_settings(settings: Settings) -> RedisSettings:
     if settings.redis_url is None:
         raise LookupError("PORTSIDE_REDIS_URL is not set")
@@ -92,9 +107,9 @@ class Container(containers.DeclarativeContainer):
         echo=settings.provided.database_echo,
     )
     redis_settings = providers.Singleton(_redis_settings, settings)
-    redis_client = providers.Singleton(create_redis_client, redis_settings)
+    redis_client = providers.Resource(_open_redis_client, redis_settings)
     bigquery_settings = providers.Singleton(_bigquery_settings, settings)
-    bigquery_client = providers.Singleton(create_bigquery_client, bigquery_settings)
+    bigquery_client = providers.Resource(_open_bigquery_client, bigquery_settings)
     bigquery_database = providers.Singleton(BigQueryDatabase, bigquery_client, bigquery_settings)
 
     # One backend object per database: units of work of any contexts on it join one transaction.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from adapters.bigquery.client import BigQuerySettings, check_bigquery, create_bigquery_client
 from adapters.redis.client import RedisSettings, check_redis, create_redis_client
 from tests.servers import BigQueryEmulator, RedisServer, free_port
@@ -41,3 +45,28 @@ def test_unreachable_bigquery_is_reported_not_raised() -> None:
     settings = BigQuerySettings(project="p", endpoint=f"http://127.0.0.1:{free_port()}", timeout_seconds=2)
     report = check_bigquery(create_bigquery_client(settings), settings)
     assert not report.reachable
+
+
+def test_shutting_the_container_down_closes_every_client_it_opened(
+    redis_server: RedisServer, bigquery_emulator: BigQueryEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from application.container import build_container
+    from application.settings import MEMORY_URL, Settings
+
+    container = build_container(Settings(database_url=MEMORY_URL, redis_url=redis_server.url,
+                                         bigquery_project=bigquery_emulator.project,
+                                         bigquery_endpoint=bigquery_emulator.endpoint))
+    closed: list[str] = []
+
+    def spy(name: str, original: Any) -> Any:
+        def close() -> None:
+            closed.append(name)
+            original()
+
+        return close
+
+    for name in ("redis_client", "bigquery_client"):
+        client = getattr(container, name)()
+        monkeypatch.setattr(client, "close", spy(name, client.close))
+    container.shutdown_resources()
+    assert sorted(closed) == ["bigquery_client", "redis_client"]
