@@ -64,6 +64,35 @@ def doctor(container: Container) -> list[HealthReport]:
     return reports
 
 
+def run_database_step(args: argparse.Namespace, settings: Settings, out: Report) -> int:
+    """`portside db ...`: schema changes run as the owner (`PORTSIDE_DATABASE_MIGRATION_URL` when
+    set), with the application role's grants renewed after an upgrade, as `portside init` does."""
+    if args.step == "history":
+        for item in migrate.history():
+            out.note(f"{item.down_revision or '<base>'} -> {item.revision}: {item.doc}")
+        return 0
+    if settings.default_backend == "memory":
+        out.note("memory backend: no schema")
+        return 0
+    owner = settings.database_migration_url or settings.database_url
+    if args.step == "upgrade":
+        revision = migrate.upgrade(owner, args.revision, grant_to=settings.database_app_role)
+        out.note(f"schema of {_safe(settings.database_url)} is at revision {revision}")
+    elif args.step == "downgrade":
+        migrate.downgrade(owner, args.revision)
+        out.note(f"schema of {_safe(settings.database_url)} is at revision {migrate.current_revision(owner)}")
+    elif args.step == "current":
+        out.note(f"{migrate.current_revision(owner) or '<base>'} (head: {migrate.head_revision()})")
+    else:
+        differences = migrate.check(owner)
+        for difference in differences:
+            out.note(f"differs: {difference}")
+        if differences:
+            return 1
+        out.note(f"schema of {_safe(settings.database_url)} matches the code")
+    return 0
+
+
 def _status(report: HealthReport) -> str:
     if not report.configured:
         return "not configured"
@@ -76,6 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create or upgrade the schema of the configured database")
     commands.add_parser("doctor", help="check every configured backend")
+    database = commands.add_parser("db", help="migrations as operators run them (Alembic underneath)")
+    steps = database.add_subparsers(dest="step", required=True)
+    upgrade = steps.add_parser("upgrade", help="bring the schema to REV (default: the newest)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    downgrade = steps.add_parser("downgrade", help="take the schema back to REV (`base`: nothing; `-1`: one step)")
+    downgrade.add_argument("revision")
+    steps.add_parser("current", help="the revision the database is at")
+    steps.add_parser("history", help="every revision, oldest first")
+    steps.add_parser("check", help="exit 1 unless the schema matches the tables the code uses")
     demo = commands.add_parser("demo", help="run every context's scenario on the configured backend")
     demo.add_argument("--context", choices=sorted(SCENARIOS), action="append",
                       help="only these contexts (default: all)")
@@ -90,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "init":
                 init_schema(settings, report, container)
                 return 0
+            if args.command == "db":
+                return run_database_step(args, settings, report)
             if args.command == "doctor":
                 results = doctor(container)
                 rows = [[r.backend, r.target, _status(r), r.detail] for r in results]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from adapters.sql.migrations.steps import confine_to_tenant, create_tables, drop_tables, release_from_tenant
 
 revision = "0001_tenants"
+branch_labels = ("portside",)
+"""An application's own Alembic environment reaches Portside's revisions by this label."""
 down_revision = None
 
 
