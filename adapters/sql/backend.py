@@ -16,6 +16,7 @@ from adapters.sql.records import SqlRecordStore
 from adapters.sql.row_level_security import bind_scope
 from adapters.transactions import Backend, Guard
 from domain.shared.entity import Entity
+from domain.shared.errors import CommitOutcomeUnknown, StorageUnavailable
 from domain.shared.scope import TenantScope
 from ports.records import RecordSchema
 
@@ -61,8 +62,16 @@ class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
                 raise
 
     def commit(self, transaction: SqlTransaction) -> None:
-        with translated("unit of work"):
-            transaction.root.commit()
+        try:
+            with translated("unit of work"):
+                transaction.root.commit()
+        except StorageUnavailable as error:
+            state = getattr(getattr(error.__cause__, "orig", None), "pgcode", None)
+            if state is not None and state.startswith("40"):
+                raise  # a serialization failure or deadlock at commit: refused, nothing landed
+            # The COMMIT was sent, or about to be, when the connection failed: the server may have
+            # committed it. Unlike any other transient failure, that is no "nothing happened".
+            raise CommitOutcomeUnknown(f"the outcome of COMMIT is unknown: {error}") from error.__cause__
 
     def rollback(self, transaction: SqlTransaction) -> None:
         with translated("unit of work"):

@@ -98,6 +98,12 @@ class CompleteExecution:
 
     def _once(self, command: Completion) -> Execution:
         with self._uow.for_tenant(command.tenant_id) as uow:
+            earlier = uow.executions.get_by_id_or_raise(command.execution_id)
+            if _completed_as(earlier, command):
+                # A retry after an unknown commit outcome: this completion already landed.
+                if earlier.enabled:
+                    uow.processors.append_to_current_executions_list(earlier.underwriting_processor_id, earlier.id)
+                return earlier
             uow.executions.save_execution_result(
                 command.execution_id, dict(command.output), dict(command.factors_delta), command.run_cost_cents,
                 self._clock.now(),
@@ -106,6 +112,12 @@ class CompleteExecution:
             if done.enabled:
                 uow.processors.append_to_current_executions_list(done.underwriting_processor_id, done.id)
             return done
+
+
+def _completed_as(execution: Execution, command: Completion) -> bool:
+    return (execution.status is ExecutionStatus.COMPLETED and execution.output == dict(command.output)
+            and execution.factors_delta == dict(command.factors_delta)
+            and execution.run_cost_cents == command.run_cost_cents)
 
 
 class FailExecution:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pydantic import Field, JsonValue
 
 from application.commands import Command
-from domain.shared.errors import ValidationError
+from domain.shared.errors import Conflict, ValidationError
 from domain.shared.ids import parse_id
 from domain.shared.pagination import CursorPage, CursorPageRequest, OffsetPageRequest, Page
 from domain.shared.sorting import Sort
@@ -23,6 +23,9 @@ from ports.tenancy import TenancyUnitOfWorkFactory
 
 
 class NewTenant(Command):
+    id: uuid.UUID | None = None
+    """Chosen by the caller to make creation safe to retry: a retry that finds this id already
+    stored with the same name and slug returns it instead of `Conflict`."""
     name: str
     slug: str | None = None
     settings: dict[str, JsonValue] = Field(default_factory=dict)
@@ -40,9 +43,10 @@ class TenantChanges(Command):
 
 
 def _register(command: NewTenant, at: datetime) -> Tenant:
+    extra = {} if command.id is None else {"id": command.id}
     return Tenant.register(
         name=command.name, slug=command.slug, at=at, settings=command.settings,
-        is_active=command.is_active,
+        is_active=command.is_active, **extra,
     )
 
 
@@ -54,7 +58,14 @@ class CreateTenant:
     def __call__(self, command: NewTenant) -> Tenant:
         tenant = _register(command, self._clock.now())
         with self._uow.system() as uow:
-            return uow.tenants.create(tenant)
+            try:
+                return uow.tenants.create(tenant)
+            except Conflict:
+                # A retry of a creation whose commit outcome was unknown finds its own write.
+                stored = uow.tenants.get_by_id(tenant.id) if command.id is not None else None
+                if stored is None or (stored.name, stored.slug) != (tenant.name, tenant.slug):
+                    raise
+                return stored
 
 
 class CreateTenants:

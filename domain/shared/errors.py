@@ -83,3 +83,9 @@ class UnitOfWorkNotOwned(PortsideError):  # noqa: N818
     """A unit of work, or a repository of one, was used from a thread or task other than the one that
     entered it while it was active. Nothing was read or written: a unit of work is one transaction on
     one connection, which two threads cannot share."""
+
+
+class CommitOutcomeUnknown(StorageUnavailable):
+    """The connection died during COMMIT: the work may have landed or not, and nobody can say which.
+    Retrying is safe only for idempotent work: read back what the work wrote (by its id or key)
+    before doing it again. The use cases that Portside documents as idempotent do that themselves."""

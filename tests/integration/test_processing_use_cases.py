@@ -159,3 +159,28 @@ def test_a_users_catalog_serves_every_backend(container: Container) -> None:
     assert up.effective_config == {"min_stubs": 2, "employer_check": {"enabled": True}}
     with pytest.raises(NotFound):
         container.purchase_processor()(Purchase.parse(tenant_id=tenant.id, processor="p_bank_statement"))
+
+
+def test_retried_creation_and_completion_recognise_their_own_write(container: Container,
+                                                                    attached: UnderwritingProcessor) -> None:
+    """What a caller does after `CommitOutcomeUnknown`: the same call again, safely."""
+    from domain.shared.errors import Conflict, InvalidTransition
+
+    chosen = uuid.uuid4()
+    first = container.create_tenant()(NewTenant.parse(id=chosen, name="Retried Lender"))
+    assert container.create_tenant()(NewTenant.parse(id=chosen, name="Retried Lender")) == first
+    with pytest.raises(Conflict):  # the same id for another tenant is no retry
+        container.create_tenant()(NewTenant.parse(id=chosen, name="Someone Else"))
+    tenant = attached.organization_id
+    run = container.submit_execution()(Submission.parse(tenant_id=tenant, underwriting_processor_id=attached.id,
+                                                        payload={"retry": True})).execution
+    container.start_execution()(tenant, run.id)
+    completion = Completion.parse(tenant_id=tenant, execution_id=run.id, output={"monthly_revenues": [3]},
+                                  run_cost_cents=2)
+    done = container.complete_execution()(completion)
+    assert container.complete_execution()(completion) == done
+    with pytest.raises(InvalidTransition):  # another result for a completed execution is no retry
+        container.complete_execution()(completion.model_copy(update={"run_cost_cents": 9}))
+    with container.processing_unit_of_work().for_tenant(tenant) as uow:
+        stored = uow.processors.get_underwriting_processor_by_id(attached.id)
+        assert stored is not None and stored.current_executions_list.count(run.id) == 1

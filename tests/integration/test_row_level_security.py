@@ -106,3 +106,4 @@ def test_raw_sql_of_one_tenant_sees_none_of_anothers_events(postgres_uow: Tenanc
     with postgres_uow.for_tenant(acme.id) as uow:
         seen = _connection(uow).execute(sa.text("SELECT DISTINCT tenant_id FROM events")).scalars().all()
     assert seen == [acme.id]
+
