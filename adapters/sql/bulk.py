@@ -7,22 +7,25 @@ server spends storing it (see docs/benchmarks.md). On SQLite the statement runs 
 where it is an in-process call anyway.
 
 A row is any mapping from column name to value (an aggregate's own `__dict__` will do: nothing is
-copied per row). The caller wraps the call in a savepoint; a count below the number of rows means a
-key was taken. A driver error is raised as SQLAlchemy raises it from `Connection.execute`
-(`driver_error`), so the adapter's one translation applies.
+copied per row). The caller wraps the call in a savepoint; a count below the number of rows, or for
+`insert_all` a unique violation, means a key was taken. A driver error is raised as SQLAlchemy
+raises it from `Connection.execute` (`adapters/sql/driver.py`), so the adapter's one translation
+applies.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc
+
+from adapters.sql.driver import driver_error
 
 BATCH_SIZE = 1000
 
@@ -32,7 +35,10 @@ Row = Mapping[str, Any]
 
 def _uuid_text(value: Any) -> Any:
     # Sent as an untyped literal, PostgreSQL takes it as the column's type: no adapter to register.
-    return None if value is None else str(value)
+    # The 32 hex digits (which PostgreSQL reads as the same UUID) cost a third of `str(uuid)`.
+    if value is None:
+        return None
+    return value.hex if value.__class__ is uuid.UUID else str(value)
 
 
 def _json_text(value: Any) -> Any:
@@ -72,7 +78,9 @@ class _Layout:
             items = list(values(row))
             for position, convert in converted:
                 items[position] = convert(items[position])
-            out.append(items)
+            # A tuple of plain values is one the garbage collector stops tracking at its first pass,
+            # where a list would be carried into the older generations while the batch is built.
+            out.append(tuple(items))
         return out
 
 
@@ -110,17 +118,11 @@ def _postgres_dialect() -> sa.Dialect:
     return postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def driver_error(connection: sa.Connection, error: Exception, statement: str, cursor: Any = None) -> exc.DBAPIError:
-    """A driver error met on `connection`'s DBAPI connection, as `Connection.execute` raises it: wrapped
-    in SQLAlchemy's class for it, and a lost connection invalidated (the pool then discards it and the
-    error says so). The parameters stay out of the message: a batch of rows can be large."""
-    dialect = connection.dialect
-    lost = dialect.is_disconnect(error, connection.connection.driver_connection, cursor)  # type: ignore[arg-type]
-    wrapped = exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=lost, dialect=dialect)
-    if lost:
-        connection.invalidate(error)
-    return cast(exc.DBAPIError, wrapped)  # a driver error is always wrapped in a DBAPIError
+def insert_all(connection: sa.Connection, table: sa.Table, rows: Sequence[Row]) -> None:
+    """PostgreSQL: insert every row with a plain `INSERT` (no `ON CONFLICT`, which costs the server a
+    speculative insertion per row); a taken unique key raises `IntegrityError` (`unique_violation`),
+    which aborts the transaction unless the caller holds a savepoint and rolls it back."""
+    _postgres_insert(connection, table, rows, on_conflict=False)
 
 
 def insert_ignoring_conflicts(connection: sa.Connection, table: sa.Table, rows: Sequence[Row]) -> int:
@@ -138,7 +140,8 @@ def _only_columns(table: sa.Table, row: Row) -> dict[str, Any]:
 
 
 def _postgres_insert(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str | None = None
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str | None = None, *,
+    on_conflict: bool = True, as_text: bool = False,
 ) -> tuple[int, list[Any]]:
     """`(rows inserted, values of the column `returning` of those rows)`: one statement per batch."""
     import psycopg2
@@ -146,9 +149,9 @@ def _postgres_insert(
 
     layout = _layout(table)
     names = ", ".join(f'"{name}"' for name in layout.names)
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s ON CONFLICT DO NOTHING'
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s' + (" ON CONFLICT DO NOTHING" if on_conflict else "")
     if returning is not None:
-        sql += f' RETURNING "{table.c[returning].name}"'
+        sql += f' RETURNING "{table.c[returning].name}"' + ("::text" if as_text else "")
     inserted = 0
     found: list[Any] = []
     driver = connection.connection.driver_connection
@@ -167,13 +170,16 @@ def _postgres_insert(
     return inserted, found
 
 
-def insert_returning(connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str) -> list[Any]:
+def insert_returning(connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str, *,
+                     as_text: bool = False) -> list[Any]:
     """Insert `rows`, skipping any whose id or unique keys are taken, and return column `returning`
-    of the rows inserted (as the driver returns it). One statement per batch; the caller knows which
+    of the rows inserted (as the driver returns it, or with `as_text` as its text: a UUID as
+    `str(uuid)`, which spares parsing one per row). One statement per batch; the caller knows which
     rows were skipped from what comes back."""
     if connection.dialect.name == "postgresql":
-        return _postgres_insert(connection, table, rows, returning)[1]
+        return _postgres_insert(connection, table, rows, returning, as_text=as_text)[1]
     from sqlalchemy.dialects import sqlite
 
     statement = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[returning])
-    return list(connection.execute(statement, [_only_columns(table, row) for row in rows]).scalars())
+    found = connection.execute(statement, [_only_columns(table, row) for row in rows]).scalars()
+    return [str(value) for value in found] if as_text else list(found)
