@@ -149,6 +149,12 @@ class IncidentRepository(CrudRepository[Incident, IncidentFilter]):
         total are `list_and_count(IncidentFilter(statuses=...))`."""
 
     @abstractmethod
+    def record_events(self, incident: Incident, times: Sequence[datetime]) -> Incident:
+        """`incident` (as read) with more events of its failure at `times`, stored with the version
+        check; the incident at its new version. Its signature and status stay, so no unique key can
+        clash (SQL takes no savepoint for it)."""
+
+    @abstractmethod
     def count_by_status(self) -> dict[IncidentStatus, int]:
         """Every status, zero included."""
 

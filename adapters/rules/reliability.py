@@ -31,7 +31,7 @@ from domain.reliability.incident import Incident, IncidentStatus
 from domain.reliability.kill_switch import KillSwitch
 from domain.reliability.vendor import Vendor
 from domain.reliability.workflow import Workflow
-from domain.shared.checks import aware_datetime, hours_before, member, positive_int, text_argument
+from domain.shared.checks import aware_datetime, hours_before, member, positive_int, sequence, text_argument
 from domain.shared.errors import Conflict, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
@@ -188,6 +188,13 @@ class Incidents(Crud[Incident, IncidentFilter], IncidentRepository):
         wanted = member(IncidentStatus, status, "status")
         bound = None if limit is None else positive_int(limit, "limit")
         return self._find(Query((equal("status", wanted.value),), NEWEST_FIRST, limit=bound))
+
+    def record_events(self, incident: Incident, times: Sequence[datetime]) -> Incident:
+        checked = self._checked(incident)
+        moments = [aware_datetime(at, "times") for at in sequence(times, "times")]
+        if not moments:
+            return checked
+        return self._store.update(checked.record_events(moments), keys_unchanged=True)
 
     def count_by_status(self) -> dict[IncidentStatus, int]:
         counts = self._store.count_by("status")

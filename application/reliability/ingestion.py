@@ -90,7 +90,7 @@ def _group_into_incident(
     else:
         incident, rest = open_incident, list(failures)
     if rest:
-        incident = uow.incidents.update(incident.record_events([event.occurred_at for event in rest]))
+        incident = uow.incidents.record_events(incident, [event.occurred_at for event in rest])
     return incident
 
 

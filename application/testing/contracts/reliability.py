@@ -487,6 +487,19 @@ class ReliabilityContract:
         assert everything == new and none == []  # every match: a spec list method never truncates
         assert list(paged) == new[:3] and len(paged) == 3 and paged.total == 4 and paged.has_next
 
+    def test_record_events_counts_with_the_version_check(self, reliability_uow: Units, world: World) -> None:
+        incident = new_incident(world.acme, world.checkout.id, "sig-count")
+        with reliability_uow.for_tenant(world.acme) as uow:
+            uow.incidents.create(incident)
+            counted = uow.incidents.record_events(incident, [at(5), at(-5)])
+            assert (counted.event_count, counted.version) == (incident.event_count + 2, 2)
+            assert counted.first_seen_at == at(-5) and counted.last_seen_at >= at(5)
+            assert uow.incidents.record_events(counted, []) == counted
+            with pytest.raises(ConcurrencyConflict):
+                uow.incidents.record_events(incident, [at(6)])  # read before the first count
+        with reliability_uow.for_tenant(world.acme) as uow:
+            assert uow.incidents.get_by_id(incident.id) == counted
+
     def test_count_by_status_has_every_status(self, reliability_uow: Units, world: World) -> None:
         with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.count_by_status() == dict.fromkeys(IncidentStatus, 0)
