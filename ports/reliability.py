@@ -155,6 +155,10 @@ class IncidentRepository(CrudRepository[Incident, IncidentFilter]):
         clash (SQL takes no savepoint for it)."""
 
     @abstractmethod
+    def record_events_many(self, counts: Sequence[tuple[Incident, Sequence[datetime]]]) -> list[Incident]:
+        """`record_events` for many incidents, all or nothing (one statement on PostgreSQL)."""
+
+    @abstractmethod
     def count_by_status(self) -> dict[IncidentStatus, int]:
         """Every status, zero included."""
 

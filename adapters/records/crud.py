@@ -51,6 +51,19 @@ class Crud(Generic[E, F]):
         check_in_scope(self._schema, self._store.scope, entity)
         return entity
 
+    def _all_checked(self, entities: Sequence[E]) -> list[E]:
+        """`_checked` for a batch, the scope worked out once: it runs per row of every bulk write."""
+        if isinstance(entities, str | bytes) or not isinstance(entities, Sequence):
+            raise ValidationError("entities", f"expected a list, got {type(entities).__name__}")
+        model = self._schema.model
+        restriction = self._schema.scope_filter(self._store.scope)
+        for entity in entities:
+            if not isinstance(entity, model):
+                raise ValidationError("entity", f"expected a {self._schema.entity}, got {type(entity).__name__}")
+            if restriction is not None and getattr(entity, restriction[0]) != restriction[1]:
+                check_in_scope(self._schema, self._store.scope, entity)  # raises, with the message
+        return list(entities)
+
     # -- reads the rules are written with -----------------------------------------------------
     def _find(self, query: Query) -> list[E]:
         return self._store.find(query)
@@ -74,9 +87,7 @@ class Crud(Generic[E, F]):
         return checked
 
     def bulk_create(self, entities: Sequence[E]) -> list[E]:
-        if isinstance(entities, str | bytes) or not isinstance(entities, Sequence):
-            raise ValidationError("entities", f"expected a list, got {type(entities).__name__}")
-        rows = [self._checked(entity) for entity in entities]
+        rows = self._all_checked(entities)
         if rows:
             self._store.insert(rows)
         return rows

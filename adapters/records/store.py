@@ -83,6 +83,11 @@ class RecordStore(ABC, Generic[E]):
         `keys_unchanged`: the caller guarantees no unique key changes, so a backend may skip the
         guard it needs against a violation (SQL: a savepoint)."""
 
+    def update_many(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
+        """`update` of each, all or nothing. A backend may send them as one statement."""
+        with self.atomically():
+            return [self.update(entity, keys_unchanged=keys_unchanged) for entity in entities]
+
     @abstractmethod
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
         """`NotFound` if absent, `ConcurrencyConflict` if `expected_version` is stale."""

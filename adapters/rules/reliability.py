@@ -84,7 +84,7 @@ class Events(AppendOnlyCrud[Event, EventFilter], EventRepository):
     def append_many(self, events: Sequence[Event]) -> list[tuple[Event, bool]]:
         if isinstance(events, str | bytes) or not isinstance(events, Sequence):
             raise ValidationError("events", f"expected a list, got {type(events).__name__}")
-        checked = [self._checked(event) for event in events]
+        checked = self._all_checked(events)
         firsts: dict[str, Event] = {}
         for event in checked:
             firsts.setdefault(event.idempotency_key, event)
@@ -190,11 +190,22 @@ class Incidents(Crud[Incident, IncidentFilter], IncidentRepository):
         return self._find(Query((equal("status", wanted.value),), NEWEST_FIRST, limit=bound))
 
     def record_events(self, incident: Incident, times: Sequence[datetime]) -> Incident:
-        checked = self._checked(incident)
-        moments = [aware_datetime(at, "times") for at in sequence(times, "times")]
-        if not moments:
-            return checked
-        return self._store.update(checked.record_events(moments), keys_unchanged=True)
+        [counted] = self.record_events_many([(incident, times)])
+        return counted
+
+    def record_events_many(self, counts: Sequence[tuple[Incident, Sequence[datetime]]]) -> list[Incident]:
+        pairs = sequence(counts, "counts")
+        if any(not isinstance(pair, tuple) or len(pair) != 2 for pair in pairs):
+            raise ValidationError("counts", "expected (incident, times) pairs")
+        incidents = self._all_checked([incident for incident, _ in pairs])
+        moments = [[aware_datetime(at, "times") for at in sequence(times, "times")] for _, times in pairs]
+        changed = [(position, incident.record_events(times)) for position, (incident, times)
+                   in enumerate(zip(incidents, moments, strict=True)) if times]
+        stored = self._store.update_many([incident for _, incident in changed], keys_unchanged=True)
+        result = list(incidents)
+        for (position, _), incident in zip(changed, stored, strict=True):
+            result[position] = incident
+        return result
 
     def count_by_status(self) -> dict[IncidentStatus, int]:
         counts = self._store.count_by("status")

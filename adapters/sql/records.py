@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.records.store import Query, RecordStore, next_version
 from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_returning
+from adapters.sql.bulk_update import update_all
 from adapters.sql.driver import CompiledRead, direct, driver_error
 from adapters.sql.errors import translate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
@@ -355,6 +356,22 @@ class SqlRecordStore(RecordStore[E]):
         if changed is None:
             self._raise_missing_or_stale(entity.id, entity.version)
         return next_version(entity)
+
+    def update_many(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
+        connection = self.connection
+        if len(entities) < 2 or not keys_unchanged or connection.dialect.name != "postgresql":
+            return super().update_many(entities, keys_unchanged=keys_unchanged)
+        stored = [next_version(entity) for entity in entities]  # refused past the version's range first
+        restriction = self.schema.scope_filter(self.scope)
+        rows = [(self.to_row(entity), entity.version) for entity in entities]
+        with translated(self.schema.entity), connection.begin_nested() as savepoint:
+            updated = update_all(connection, self.table, rows, restriction)
+            stale = next((entity for entity in entities if str(entity.id) not in updated), None)
+            if stale is not None:
+                savepoint.rollback()
+        if stale is not None:
+            self._raise_missing_or_stale(stale.id, stale.version)
+        return stored
 
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
         statement = sa.delete(self.table).where(self.table.c.id == key)

@@ -196,8 +196,14 @@ class IngestEvents:
                     severity.setdefault(signature, command.severity)
             # One query finds the open incidents of every signature in the batch.
             open_now = {incident.signature: incident for incident in _open_incidents(uow, tuple(by_signature))}
-            incidents = {signature: _group_into_incident(uow, failures, severity[signature], open_now.get(signature))
-                         for signature, failures in by_signature.items()}
+            # New signatures open an incident each; the open ones count their events in one statement.
+            incidents = {signature: _group_into_incident(uow, failures, severity[signature], None)
+                         for signature, failures in by_signature.items() if signature not in open_now}
+            joined = [signature for signature in by_signature if signature in open_now]
+            counted = uow.incidents.record_events_many([
+                (open_now[signature], [event.occurred_at for event in by_signature[signature]]) for signature in joined
+            ])
+            incidents.update(zip(joined, counted, strict=True))
             # A key repeated in the batch comes back as the same event, not new: it joined nothing.
             return [Ingested(event, created, incidents.get(signature_of[event.id]) if created and
                              event.id in signature_of else None) for event, created in stored]

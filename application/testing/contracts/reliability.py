@@ -500,6 +500,21 @@ class ReliabilityContract:
         with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.get_by_id(incident.id) == counted
 
+    def test_record_events_many_is_all_or_nothing(self, reliability_uow: Units, world: World) -> None:
+        incidents = [new_incident(world.acme, world.checkout.id, f"sig-many-{i}", i) for i in range(4)]
+        with reliability_uow.for_tenant(world.acme) as uow:
+            uow.incidents.bulk_create(incidents)
+            counted = uow.incidents.record_events_many([(incident, [at(9)] * (i + 1))
+                                                        for i, incident in enumerate(incidents)])
+            assert [c.event_count - i.event_count for c, i in zip(counted, incidents, strict=True)] == [1, 2, 3, 4]
+            assert {c.version for c in counted} == {2}
+            assert uow.incidents.record_events_many([(counted[0], [])]) == counted[:1]  # nothing to count
+            with pytest.raises(ConcurrencyConflict):  # one stale incident: none of them is counted
+                uow.incidents.record_events_many([(counted[1], [at(10)]), (incidents[2], [at(10)]),
+                                                  (counted[3], [at(10)])])
+        with reliability_uow.for_tenant(world.acme) as uow:
+            assert [uow.incidents.get_by_id(i.id) for i in incidents] == counted
+
     def test_count_by_status_has_every_status(self, reliability_uow: Units, world: World) -> None:
         with reliability_uow.for_tenant(world.acme) as uow:
             assert uow.incidents.count_by_status() == dict.fromkeys(IncidentStatus, 0)

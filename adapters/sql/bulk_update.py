@@ -1,0 +1,65 @@
+"""Many version-checked updates in one statement on PostgreSQL:
+
+    UPDATE t SET <every column> = v.<column>, version = v._version + 1
+    FROM (VALUES (...), (...)) AS v(_id, _version, <every column>)
+    WHERE t.id = v._id AND t.version = v._version AND t.<scope> = v._scope
+    RETURNING t.id
+
+Each VALUES item casts its values to the columns' own types, so the driver sends plain text and
+numbers. The caller holds a savepoint: fewer ids back than rows means a stale or missing one, and
+the savepoint undoes the others (all or nothing, as one `update` per row would be).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.sql.bulk import BATCH_SIZE, Row, _layout, _postgres_dialect
+from adapters.sql.driver import driver_error
+
+
+@cache
+def _statement(table: sa.Table, scope_field: str | None) -> tuple[str, str]:
+    """The statement (one `%s` for the VALUES list) and the template of one VALUES item."""
+    dialect = _postgres_dialect()
+    layout = _layout(table)
+    types = [table.c[name].type.dialect_impl(dialect).compile(dialect=dialect).split(" COLLATE ")[0]
+             for name in layout.names]
+    template = "(%s::uuid, %s::integer, %s::uuid, " + ", ".join(f"%s::{kind}" for kind in types) + ")"
+    assignments = ", ".join(f'"{name}" = v."{name}"' for name in layout.names if name not in ("id", "version"))
+    columns = ", ".join(f'"{name}"' for name in layout.names)
+    scope = f' AND t."{scope_field}" = v._scope' if scope_field is not None else ""
+    sql = (f'UPDATE "{table.name}" AS t SET {assignments}, "version" = v._version + 1 '
+           f"FROM (VALUES %s) AS v(_id, _version, _scope, {columns}) "
+           f'WHERE t."id" = v._id AND t."version" = v._version{scope} RETURNING t."id"::text')
+    return sql, template
+
+
+def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[Row, int]],
+               scope: tuple[str, Any] | None) -> set[str]:
+    """Update each `(row, expected version)`; the ids (as text) of the rows that were updated."""
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    sql, template = _statement(table, None if scope is None else scope[0])
+    layout = _layout(table)
+    scope_value = None if scope is None else str(scope[1])
+    updated: set[str] = set()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start: start + BATCH_SIZE]
+            converted = layout.tuples([row for row, _ in batch])
+            values = [(str(row["id"]), version, scope_value, *columns)
+                      for (row, version), columns in zip(batch, converted, strict=True)]
+            try:
+                returned = execute_values(cursor, sql, values, template=template, page_size=len(values), fetch=True)
+            except psycopg2.Error as error:
+                raise driver_error(connection, error, sql, cursor) from error
+            updated.update(row[0] for row in returned)
+    return updated
