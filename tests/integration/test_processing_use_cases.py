@@ -18,6 +18,7 @@ from application.processing.commands import (
     SubscriptionConfigChange,
 )
 from application.tenancy.use_cases import NewTenant
+from application.testing.racing import race
 from domain.processing.subscriptions import UnderwritingProcessor
 from domain.shared.errors import NotFound, ValidationError
 
@@ -86,23 +87,11 @@ def test_concurrent_completions_all_join_the_current_list(
                                     payload={"round": round_, "n": i})).execution for i in range(16)]
     for run in runs:
         start(tenant, run.id)
-    barrier = threading.Barrier(len(runs))
-    errors: list[BaseException] = []
-
     def one(execution_id: uuid.UUID) -> None:
-        try:
-            barrier.wait(30)
-            complete(Completion.parse(tenant_id=tenant, execution_id=execution_id, output={"monthly_revenues": [1]},
-                                      run_cost_cents=1))
-        except BaseException as error:  # reported by the test thread
-            errors.append(error)
+        complete(Completion.parse(tenant_id=tenant, execution_id=execution_id, output={"monthly_revenues": [1]},
+                                  run_cost_cents=1))
 
-    threads = [threading.Thread(target=one, args=(run.id,)) for run in runs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert errors == []
+    assert race(one, [run.id for run in runs]) == []
     with container.processing_unit_of_work().for_tenant(tenant) as uow:
         stored = uow.processors.get_underwriting_processor_by_id(attached.id)
         assert stored is not None and sorted(stored.current_executions_list) == sorted(run.id for run in runs)

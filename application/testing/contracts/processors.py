@@ -4,7 +4,6 @@ effective configuration and the current executions list."""
 from __future__ import annotations
 
 import copy
-import threading
 import uuid
 from typing import Any
 
@@ -25,6 +24,7 @@ from application.testing.contracts.processing_world import (
     new_underwriting_processor,
     submit,
 )
+from application.testing.racing import race
 from domain.processing.filters import PurchasedProcessorFilter, UnderwritingProcessorFilter
 from domain.processing.processors import default_catalog
 from domain.processing.subscriptions import PriceUnit, SubscriptionStatus
@@ -276,26 +276,14 @@ class ProcessorRepositoryContract(WithWorld):
     def _race_appends(self, processing_uow: Units, world: World, round_: int) -> None:
         with processing_uow.for_tenant(world.acme) as uow:
             runs = [submit(uow, world.bank_up, {"round": round_, "n": i}, i) for i in range(16)]
-        barrier = threading.Barrier(len(runs))
-        errors: list[BaseException] = []
-
         def append(execution_id: uuid.UUID) -> None:
             def once() -> bool:
                 with processing_uow.for_tenant(world.acme) as uow:
                     return uow.processors.append_to_current_executions_list(world.bank_up.id, execution_id)
 
-            try:
-                barrier.wait(30)
-                assert retrying(once, lost=(ConcurrencyConflict,))
-            except BaseException as error:
-                errors.append(error)
+            assert retrying(once, lost=(ConcurrencyConflict,))
 
-        threads = [threading.Thread(target=append, args=(run.id,)) for run in runs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert errors == []
+        assert race(append, [run.id for run in runs]) == []
         with processing_uow.for_tenant(world.acme) as uow:
             stored = uow.processors.get_underwriting_processor_by_id(world.bank_up.id)
         assert stored is not None and {run.id for run in runs} <= set(stored.current_executions_list)
