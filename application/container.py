@@ -46,6 +46,8 @@ def _pool(settings: Settings) -> PoolSettings:
         timeout_seconds=settings.database_pool_timeout,
         recycle_seconds=settings.database_pool_recycle,
         pre_ping=settings.database_pool_pre_ping,
+        connect_timeout_seconds=settings.database_connect_timeout,
+        statement_timeout_ms=int(settings.database_statement_timeout * 1000),
     )
 
 

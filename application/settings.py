@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     database_pool_recycle: int = Field(default=3600, ge=-1)
     database_pool_pre_ping: bool = True
     database_echo: bool = False
+    database_connect_timeout: int = Field(default=10, ge=1, le=3600)
+    """Seconds a new PostgreSQL connection may take."""
+    database_statement_timeout: float = Field(default=30.0, ge=0, le=86_400)
+    """Seconds a statement may run before PostgreSQL cancels it (`StorageUnavailable`); 0: no limit."""
 
     tenancy_backend: Backend | None = None
     """Overrides the backend of the tenancy context; by default it follows `database_url`."""

@@ -24,6 +24,11 @@ class PoolSettings:
     timeout_seconds: float = 30.0
     recycle_seconds: int = 3600
     pre_ping: bool = True
+    connect_timeout_seconds: int = 10
+    """How long opening a PostgreSQL connection may take before `StorageUnavailable`."""
+    statement_timeout_ms: int = 0
+    """PostgreSQL cancels a statement running longer (SQLSTATE 57014, `StorageUnavailable`); 0: no
+    limit, which is what migrations get. The container sets the application's."""
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -44,8 +49,22 @@ def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool =
         pool_timeout=pool.timeout_seconds,
         pool_recycle=pool.recycle_seconds,
         pool_pre_ping=pool.pre_ping,
-        connect_args={"connect_timeout": 10, "application_name": "portside"},
+        connect_args=_postgres_connect_args(pool),
     )
+
+
+def _postgres_connect_args(pool: PoolSettings) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "connect_timeout": max(1, pool.connect_timeout_seconds),
+        "application_name": "portside",
+        # TCP keepalives so that a peer gone without a word (a host down, a partition) is noticed on
+        # an idle pooled connection within about a minute, not the kernel's two hours.
+        "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+    }
+    if pool.statement_timeout_ms > 0:
+        # The server's own limit, set once per connection: every transaction on it carries it.
+        arguments["options"] = f"-c statement_timeout={int(pool.statement_timeout_ms)}"
+    return arguments
 
 
 def _sqlite_engine(url: URL, pool: PoolSettings, echo: bool) -> Engine:

@@ -11,6 +11,7 @@ from adapters.sql.records import SqlRecordStore
 from application.testing.contracts.tenancy import tenant
 from domain.shared.errors import CommitOutcomeUnknown, StorageUnavailable
 from ports.tenancy import TenancyUnitOfWork, TenancyUnitOfWorkFactory
+from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
@@ -56,3 +57,34 @@ def test_a_connection_lost_inside_a_bulk_insert_keeps_the_real_cause(
     assert "terminat" in str(raised.value) or "closed the connection unexpectedly" in str(raised.value), chain
     with postgres_uow.system() as uow:
         assert uow.tenants.count() == 0
+
+
+def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres_server: PostgresServer) -> None:
+    """`PORTSIDE_DATABASE_STATEMENT_TIMEOUT`: the server cancels it; the caller may retry."""
+    import time
+
+    from adapters.sql.database import SqlDatabase
+    from adapters.sql.engine import PoolSettings
+    from adapters.sql.errors import translated
+
+    database = SqlDatabase.from_url(postgres_server.app_url, PoolSettings(statement_timeout_ms=200))
+    try:
+        units = tenancy_units(SqlBackend(database))
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable), units.system() as uow, translated("probe"):
+            _connection(uow).execute(sa.text("SELECT pg_sleep(5)"))  # translated as every adapter call is
+        assert time.monotonic() - started < 3
+        with units.system() as uow:  # the connection goes on serving
+            assert uow.tenants.count() >= 0
+    finally:
+        database.dispose()
+
+
+def test_the_timeouts_are_settings() -> None:
+    from application.container import _pool
+    from application.settings import Settings
+
+    pool = _pool(Settings(database_connect_timeout=3, database_statement_timeout=1.5))
+    assert (pool.connect_timeout_seconds, pool.statement_timeout_ms) == (3, 1500)
+    with pytest.raises(ValueError, match="database_statement_timeout"):
+        Settings(database_statement_timeout=-1)
