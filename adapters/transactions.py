@@ -149,11 +149,10 @@ class ContextUnitOfWork(UnitOfWork):
 
     # -- what contexts build on ---------------------------------------------------------------
     def _repository(self, name: str, build: Callable[[], R]) -> R:
-        guard = self._live_guard()
+        self._live_guard()
         found = self._repositories.get(name)
         if found is None:
             found = self._repositories[name] = build()
-        guard.check()
         return found
 
     def store(self, schema: RecordSchema[E]) -> RecordStore[E]:
