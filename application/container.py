@@ -39,7 +39,8 @@ def _backend(settings: Settings, context: str) -> str:
     return settings.backend_for(context)
 
 
-def _pool(settings: Settings) -> PoolSettings:
+def pool_settings(settings: Settings) -> PoolSettings:
+    """The engine pool and timeouts the settings ask for."""
     return PoolSettings(
         size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
@@ -105,7 +106,7 @@ class Container(containers.DeclarativeContainer):
     sql_database = providers.Resource(
         _open_sql_database,
         url=settings.provided.database_url,
-        pool=providers.Callable(_pool, settings),
+        pool=providers.Callable(pool_settings, settings),
         echo=settings.provided.database_echo,
     )
     redis_settings = providers.Singleton(_redis_settings, settings)

@@ -379,3 +379,13 @@ def server_version(admin: Any) -> str:
         admin.commit()
     return version
 
+
+
+def portside_database(url: str) -> Any:
+    """Portside's SQL database as a service gets it from default settings: the same pool and the
+    same timeouts (the client-side answer deadline included), so the bench measures their cost."""
+    from adapters.sql.database import SqlDatabase
+    from application.container import pool_settings
+    from application.settings import Settings
+
+    return SqlDatabase.from_url(url, pool_settings(Settings()))

@@ -41,6 +41,7 @@ from _harness import (
     connect_raw,
     load_average,
     machine_details,
+    portside_database,
     profile,
     ratio_table,
     server_version,
@@ -52,7 +53,6 @@ from _harness import (
 from adapters.rules.processing import processing_units
 from adapters.sql import migrate
 from adapters.sql.backend import SqlBackend
-from adapters.sql.database import SqlDatabase
 from adapters.sql.processing import SqlExecutionQueries, processor_executions
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
 from domain.processing.execution import Execution, ExecutionStatus
@@ -253,7 +253,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
     scale = 10 if args.quick else 1
     repetitions = 3 if args.quick else args.repetitions
     migrate.upgrade(server.admin_url, grant_to=PG_APP_ROLE)
-    database = SqlDatabase.from_url(server.app_url)
+    database = portside_database(server.app_url)
     factory = processing_units(SqlBackend(database), queries=SqlExecutionQueries)
     org = uuid.uuid4()
     try:

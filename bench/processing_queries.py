@@ -48,7 +48,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg2
 import psycopg2.extras
 import sqlalchemy as sa
-from _harness import DEFAULT_REPETITIONS, DEFAULT_WARMUP, NOISY_SPREAD, load_average, machine_details, write_section
+from _harness import (
+    DEFAULT_REPETITIONS,
+    DEFAULT_WARMUP,
+    NOISY_SPREAD,
+    load_average,
+    machine_details,
+    portside_database,
+    write_section,
+)
 
 from adapters.rules.processing import processing_units
 from adapters.sql import migrate
@@ -371,7 +379,7 @@ def size_database(server: PostgresServer, name: str, executions: int) -> Iterato
         print(f"loading {executions:,} executions into {name} ...", flush=True)
         seconds = load(admin, executions)
         print(f"  loaded in {seconds:.1f}s", flush=True)
-    database = SqlDatabase.from_url(here.app_url)
+    database = portside_database(here.app_url)
     log = StatementLog()
     log.attach(database.engine)
     try:

@@ -39,6 +39,7 @@ from _harness import (
     connect_raw,
     load_average,
     machine_details,
+    portside_database,
     profile,
     ratio_table,
     server_version,
@@ -50,7 +51,6 @@ from _harness import (
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql import migrate
 from adapters.sql.backend import SqlBackend
-from adapters.sql.database import SqlDatabase
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
 from adapters.sql.tenancy import tenants as tenants_table
 from domain.tenancy.tenant import Tenant
@@ -275,7 +275,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
     scale = 10 if args.quick else 1
     repetitions = 3 if args.quick else args.repetitions
     migrate.upgrade(server.admin_url, grant_to=PG_APP_ROLE)
-    database = SqlDatabase.from_url(server.app_url)
+    database = portside_database(server.app_url)
     factory = tenancy_units(SqlBackend(database))
     try:
         with closing(connect_admin(server.dsn_admin)) as admin, closing(connect_raw(server.dsn_app)) as raw:

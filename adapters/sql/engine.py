@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from adapters.sql.deadline import deadline_connection_factory
+
 
 @dataclass(frozen=True, slots=True)
 class PoolSettings:
@@ -49,11 +51,11 @@ def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool =
         pool_timeout=pool.timeout_seconds,
         pool_recycle=pool.recycle_seconds,
         pool_pre_ping=pool.pre_ping,
-        connect_args=_postgres_connect_args(pool),
+        connect_args=_postgres_connect_args(pool, parsed.get_driver_name()),
     )
 
 
-def _postgres_connect_args(pool: PoolSettings) -> dict[str, Any]:
+def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "connect_timeout": max(1, pool.connect_timeout_seconds),
         "application_name": "portside",
@@ -64,6 +66,9 @@ def _postgres_connect_args(pool: PoolSettings) -> dict[str, Any]:
     if pool.statement_timeout_ms > 0:
         # The server's own limit, set once per connection: every transaction on it carries it.
         arguments["options"] = f"-c statement_timeout={int(pool.statement_timeout_ms)}"
+        if driver == "psycopg2":
+            # A frozen server cannot enforce its own timeout: the client bounds the wait too.
+            arguments["connection_factory"] = deadline_connection_factory(pool.statement_timeout_ms)
     return arguments
 
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -61,8 +69,6 @@ def test_a_connection_lost_inside_a_bulk_insert_keeps_the_real_cause(
 
 def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres_server: PostgresServer) -> None:
     """`PORTSIDE_DATABASE_STATEMENT_TIMEOUT`: the server cancels it; the caller may retry."""
-    import time
-
     from adapters.sql.database import SqlDatabase
     from adapters.sql.engine import PoolSettings
     from adapters.sql.errors import translated
@@ -81,10 +87,97 @@ def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres_serve
 
 
 def test_the_timeouts_are_settings() -> None:
-    from application.container import _pool
+    from application.container import pool_settings
     from application.settings import Settings
 
-    pool = _pool(Settings(database_connect_timeout=3, database_statement_timeout=1.5))
+    pool = pool_settings(Settings(database_connect_timeout=3, database_statement_timeout=1.5))
     assert (pool.connect_timeout_seconds, pool.statement_timeout_ms) == (3, 1500)
     with pytest.raises(ValueError, match="database_statement_timeout"):
         Settings(database_statement_timeout=-1)
+
+
+def _server_processes(backend_pid: int) -> list[int]:
+    """The postmaster that runs this backend, and every process it started."""
+    def parent(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+        raise AssertionError(f"no parent for {pid}")
+
+    postmaster = parent(backend_pid)
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if parent(int(entry.name)) == postmaster:
+                    children.append(int(entry.name))
+            except (OSError, AssertionError):
+                continue  # gone in the meantime
+    return [postmaster, *children]
+
+
+@contextmanager
+def _frozen(processes: list[int], at_most: float = 30.0) -> Iterator[None]:
+    """Stop the processes; resume them on leaving, or after `at_most` seconds whatever happens, so
+    that a call that hangs makes the test fail instead of the suite hang."""
+
+    def resume() -> None:
+        for pid in processes:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    safety = threading.Timer(at_most, resume)
+    safety.start()
+    try:
+        yield
+    finally:
+        safety.cancel()
+        resume()
+
+
+def test_a_frozen_server_ends_every_call_in_unavailable_within_the_bound(
+    postgres_server: PostgresServer, postgres_storage: SqlBackend
+) -> None:
+    """SIGSTOP on every server process: the kernel still acknowledges, the server enforces nothing.
+    The client's deadline (statement timeout and a half) and the connect timeout bound each call."""
+    from adapters.sql.database import SqlDatabase
+    from adapters.sql.deadline import WATCH_INTERVAL_SECONDS, answer_deadline_seconds
+    from adapters.sql.engine import PoolSettings
+
+    pool = PoolSettings(statement_timeout_ms=500, connect_timeout_seconds=1)
+    database = SqlDatabase.from_url(postgres_server.app_url, pool)
+    bound = answer_deadline_seconds(500) + WATCH_INTERVAL_SECONDS + pool.connect_timeout_seconds
+    try:
+        units = tenancy_units(SqlBackend(database))
+        with units.system() as uow:  # a warm pooled connection, as a running service has
+            created = uow.tenants.create(tenant("Acme", "acme"))
+            backend_pid = _connection(uow).execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with _frozen(_server_processes(backend_pid)):
+            for _attempt in range(2):  # the warm connection, then one that has to be opened
+                started = time.monotonic()
+                with pytest.raises(StorageUnavailable), units.system() as uow:
+                    uow.tenants.get_by_id(created.id)
+                waited = time.monotonic() - started
+                assert waited < bound * 2, f"waited {waited:.1f} s on a frozen server (bound {bound:.1f} s)"
+        with units.system() as uow:  # the server is back: so is the caller, with nothing lost
+            assert uow.tenants.get_by_id_or_raise(created.id).slug == "acme"
+            uow.tenants.delete(created.id)
+    finally:
+        database.dispose()
+
+
+def test_a_round_trip_that_answers_in_time_is_left_alone(postgres_server: PostgresServer) -> None:
+    """The watch does not cut a statement the server finishes within its deadline."""
+    from adapters.sql.database import SqlDatabase
+    from adapters.sql.engine import PoolSettings
+    from adapters.sql.errors import translated
+
+    database = SqlDatabase.from_url(postgres_server.app_url, PoolSettings(statement_timeout_ms=2_000))
+    try:
+        units = tenancy_units(SqlBackend(database))
+        with units.system() as uow, translated("probe"):
+            assert _connection(uow).execute(sa.text("SELECT pg_sleep(1.2), 7")).one()[1] == 7
+    finally:
+        database.dispose()

@@ -1,0 +1,168 @@
+"""A client-side deadline on every PostgreSQL round trip, for a server that stops answering.
+
+The statement timeout is the server's own: a frozen server (SIGSTOP, a hung host whose kernel still
+acknowledges the data) never gets to enforce it, and TCP keepalives are answered by that kernel. So
+each psycopg2 connection Portside opens records when a round trip started, and one watch thread
+shuts the socket of a connection whose round trip has outlived its deadline. libpq then sees the
+connection closed, psycopg2 raises `OperationalError`, SQLAlchemy invalidates the pooled connection,
+and the caller gets `StorageUnavailable` (or `CommitOutcomeUnknown` when it was the COMMIT).
+
+Marking a round trip costs two attribute writes; the watch wakes a few times a second and looks at
+the connections that are busy. Connections are held weakly: a closed or collected connection drops
+out of the watch by itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+import weakref
+from typing import Any, Protocol
+
+log = logging.getLogger("portside.sql")
+
+WATCH_INTERVAL_SECONDS = 0.25
+
+
+def answer_deadline_seconds(statement_timeout_ms: int) -> float:
+    """How long a round trip may wait for the server's answer: the server's own statement timeout
+    plus time for the server to cancel and say so (half the timeout, at least one second)."""
+    timeout = statement_timeout_ms / 1000
+    return timeout + max(1.0, timeout / 2)
+
+
+class _Watch:
+    """One thread for the process; it only looks at connections that are inside a round trip."""
+
+    def __init__(self) -> None:
+        self._connections: weakref.WeakSet[Watched] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, connection: Watched) -> None:
+        with self._lock:
+            self._connections.add(connection)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="portside-sql-deadline", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL_SECONDS)
+            with self._lock:
+                connections = list(self._connections)
+            now = time.monotonic()
+            for connection in connections:
+                started = connection.round_trip_started
+                if started is not None and now - started > connection.answer_deadline:
+                    connection.abandon(started)
+
+
+class Watched(Protocol):
+    round_trip_started: float | None
+    answer_deadline: float
+
+    def abandon(self, started: float) -> None: ...
+
+
+_watch = _Watch()
+
+
+class _RoundTrip:
+    """Marks its connection busy from `__enter__` to `__exit__`; reused, so marking allocates nothing."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Watched) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        self._connection.round_trip_started = time.monotonic()
+
+    def __exit__(self, *_: object) -> None:
+        self._connection.round_trip_started = None
+
+
+@functools.cache
+def _driver_classes() -> type[Any]:
+    """The psycopg2 subclasses, made on first use: psycopg2 is the `postgres` extra, and an
+    embedded-only install never imports it."""
+    import psycopg2.extensions
+
+    class DeadlineCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
+        """Every statement a cursor sends is a round trip of its connection."""
+
+        connection: DeadlineConnection
+
+        def execute(self, query: Any, vars: Any = None) -> None:
+            with self.connection.round_trip():
+                super().execute(query, vars)
+
+        def executemany(self, query: Any, vars_list: Any) -> None:
+            with self.connection.round_trip():
+                super().executemany(query, vars_list)
+
+        def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
+            with self.connection.round_trip():
+                super().copy_expert(sql, file, size)
+
+        def callproc(self, procname: Any, parameters: Any = None) -> Any:
+            with self.connection.round_trip():
+                return super().callproc(procname, parameters)
+
+    class DeadlineConnection(psycopg2.extensions.connection):  # type: ignore[misc]
+        """A psycopg2 connection whose round trips (statements, COMMIT, ROLLBACK) the watch bounds."""
+
+        answer_deadline: float = 0.0  # set on the subclass `deadline_connection_factory` makes
+
+        def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
+            super().__init__(dsn, *args, **kwargs)
+            self.cursor_factory = DeadlineCursor
+            self.round_trip_started: float | None = None
+            self._round_trip = _RoundTrip(self)
+            _watch.add(self)
+
+        def round_trip(self) -> _RoundTrip:
+            return self._round_trip
+
+        def commit(self) -> None:
+            with self._round_trip:
+                super().commit()
+
+        def rollback(self) -> None:
+            with self._round_trip:
+                super().rollback()
+
+        def abandon(self, started: float) -> None:
+            """Shut the socket under a round trip that has waited past its deadline; the driver's wait
+            returns at once with the connection closed."""
+            if self.round_trip_started != started or self.closed:
+                return  # it answered in the meantime
+            log.warning(
+                "PostgreSQL gave no answer within %.1f s; closing the connection", self.answer_deadline
+            )
+            try:
+                duplicate = socket.socket(fileno=os.dup(self.fileno()))
+            except OSError:
+                return
+            try:
+                duplicate.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            finally:
+                duplicate.close()
+
+    return DeadlineConnection
+
+
+def deadline_connection_factory(statement_timeout_ms: int) -> type[Any]:
+    """The connection class for `psycopg2.connect(connection_factory=...)` at this timeout."""
+    return type(
+        "DeadlineConnection",
+        (_driver_classes(),),
+        {"answer_deadline": answer_deadline_seconds(statement_timeout_ms)},
+    )
