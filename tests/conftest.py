@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 
+from adapters.clock import ManualClock
 from adapters.memory.backend import MemoryBackend
+from adapters.rules.jobs import jobs_units
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql import migrate
 from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
+from adapters.sql.jobs import SqlJobQueries
 from adapters.sql.metadata import metadata
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.transactions import Backend
+from domain.jobs.backoff import Backoff
+from ports.jobs import JobsUnitOfWorkFactory
 from ports.processing import ProcessingUnitOfWorkFactory
 from ports.reliability import ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
@@ -138,6 +144,24 @@ def reliability_uow(storage: Backend[Any, Any]) -> ReliabilityUnitOfWorkFactory:
 @pytest.fixture
 def processing_uow(storage: Backend[Any, Any]) -> ProcessingUnitOfWorkFactory:
     return processing_units_on(storage)
+
+
+def jobs_units_on(storage: Backend[Any, Any], **options: Any) -> JobsUnitOfWorkFactory:
+    """The jobs factory as the container builds it: SQL claims in one statement on PostgreSQL."""
+    if isinstance(storage, SqlBackend):
+        return jobs_units(storage, queries=SqlJobQueries, **options)
+    return jobs_units(storage, **options)
+
+
+@pytest.fixture
+def jobs_clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def jobs_uow(storage: Backend[Any, Any], jobs_clock: ManualClock) -> JobsUnitOfWorkFactory:
+    """Retries wait exactly their exponential delay: no jitter, so the tests know when."""
+    return jobs_units_on(storage, clock=jobs_clock, backoff=Backoff(random=lambda: 1.0))
 
 
 @pytest.fixture

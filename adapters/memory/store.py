@@ -264,10 +264,13 @@ class MemoryTransaction:
 
 
 def _keys_of(rules: RecordSchema[Any], row: Entity) -> Iterator[KeyValue]:
-    """The unique keys `row` holds (a partial key only when it binds the row)."""
+    """The unique keys `row` holds (a partial key only when it binds the row). A key with a NULL in
+    it holds nothing, as in SQL: NULLs are distinct from each other in a unique index."""
     for name, key in rules.unique_keys.items():
         if key.binds(row):
-            yield name, key.value_of(row)
+            value = key.value_of(row)
+            if None not in value:
+                yield name, value
 
 
 def _taken(rules: RecordSchema[Any], key: KeyValue) -> Conflict:

@@ -1,5 +1,6 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
+from adapters.sql.jobs import chunk_tasks, processing_jobs, processing_tasks
 from adapters.sql.metadata import metadata
 from adapters.sql.processing import processor_executions, purchased_processors, underwriting_processors
 from adapters.sql.rate_limit import rate_limit_counters
@@ -8,11 +9,14 @@ from adapters.sql.tenancy import tenants
 
 __all__ = [
     "actions",
+    "chunk_tasks",
     "decisions",
     "events",
     "incidents",
     "kill_switches",
     "metadata",
+    "processing_jobs",
+    "processing_tasks",
     "processor_executions",
     "purchased_processors",
     "rate_limit_counters",

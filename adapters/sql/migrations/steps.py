@@ -124,3 +124,15 @@ def release_from_tenant(tables: Sequence[str]) -> None:
         for table in tables:
             for statement in drop_tenant_isolation_ddl(table):
                 op.execute(statement)
+
+
+def create_ordered_indexes(script: str) -> None:
+    """The revision's `[ordered_indexes.<name>]`: an index whose columns may be descending
+    (`"priority DESC"`), with an optional `where` predicate on both dialects."""
+    with Path(script).with_suffix(".toml").open("rb") as source:
+        indexes: dict[str, Any] = tomllib.load(source).get("ordered_indexes", {})
+    for index, spec in indexes.items():
+        keys = [sa.text(key) if " " in key else key for key in spec["keys"]]
+        where = spec.get("where")
+        predicate = None if where is None else sa.text(where)
+        op.create_index(index, spec["table"], keys, sqlite_where=predicate, postgresql_where=predicate)

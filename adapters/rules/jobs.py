@@ -1,0 +1,388 @@
+"""The jobs context (specs 002 and 004): its repositories and unit of work, on any backend.
+
+Every rule of the queue (claim order, fencing, retries with backoff, lease rescue, deduplication,
+cleanup in batches) is written here once over the record stores and the job's own transitions; the
+claim alone is a query a backend may answer in one statement (`adapters/rules/job_queries.py`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import JsonValue
+
+from adapters.clock import SystemClock
+from adapters.records.crud import Crud
+from adapters.records.store import NEWEST_FIRST, Query, RecordStore, equal
+from adapters.rules.job_queries import CLAIM_ORDER, JobQueries, StoreJobQueries, claim_order_key, claimable
+from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
+from domain.jobs.backoff import Backoff
+from domain.jobs.filters import JobFilters, PaginationParams
+from domain.jobs.job import DEFAULT_QUEUE, FINISHED, MAX_RESCUES, Job, JobStatus
+from domain.jobs.parallel import ACTIVE, ChunkTask, ParallelProcessing, ProcessingRecord
+from domain.jobs.queue import JobQueue
+from domain.jobs.stats import JobStats
+from domain.shared.checks import json_object, member, optional_datetime, positive_int, text_argument
+from domain.shared.errors import NotFound, ValidationError
+from domain.shared.filters import Condition, Operator
+from domain.shared.ids import parse_id
+from domain.shared.pagination import CursorPage, CursorPageRequest
+from domain.shared.scope import TenantScope
+from domain.shared.sorting import Sort
+from ports.clock import Clock
+from ports.jobs import (
+    CHUNK_SCHEMA,
+    DEDUPLICATION_KEY,
+    JOB_SCHEMA,
+    PROCESSING_SCHEMA,
+    JobRepository,
+    JobsUnitOfWork,
+    ParallelProcessingRepository,
+)
+from ports.records import RecordSchema, check_in_scope, next_cursor, plan_listing
+
+MAX_CLAIM = 1000
+MAX_LEASE = timedelta(hours=24)
+DEAD_LETTER_ORDER = Sort.parse("-completed_at,-id")
+
+
+def _worker(value: Any) -> str:
+    worker = text_argument(value, "worker_id")
+    if not 1 <= len(worker) <= 200:
+        raise ValidationError("worker_id", "must be 1 to 200 characters")
+    return worker
+
+
+def _attempt(value: Any) -> int:
+    return positive_int(value, "attempt")
+
+
+def _lease(value: Any) -> timedelta:
+    if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_LEASE:
+        raise ValidationError("lease", f"must be a timedelta above zero and at most {MAX_LEASE}")
+    return value
+
+
+def _progress(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise ValidationError("progress", f"must be a number from 0 to 100, got {value!r}")
+    return float(value)
+
+
+def _limit(value: Any, maximum: int = MAX_CLAIM) -> int:
+    limit = positive_int(value, "limit")
+    if limit > maximum:
+        raise ValidationError("limit", f"must be at most {maximum}")
+    return limit
+
+
+def _queue(value: Any) -> str:
+    from domain.jobs.job import NAME_PATTERN
+
+    name = text_argument(value, "queue_name")
+    if not NAME_PATTERN.match(name):
+        raise ValidationError("queue_name", f"{name!r} is not a queue name")
+    return name
+
+
+class Jobs(Crud[Job, JobFilters], JobRepository):
+    def __init__(self, store: RecordStore[Job], queries: JobQueries, clock: Clock, backoff: Backoff,
+                 max_rescues: int) -> None:
+        super().__init__(store, clock)
+        self._queries = queries
+        self._backoff = backoff
+        self._max_rescues = max_rescues
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+    def _job(self, job_id: Any) -> Job:
+        key = parse_id(job_id, "job_id")
+        found = self._store.get(key)
+        if found is None:
+            raise NotFound(self.entity_name, key)
+        return found
+
+    def _stored(self, job: Job) -> Job:
+        return self._store.update(job, keys_unchanged=True)
+
+    # -- spec 004 --------------------------------------------------------------------------------
+    def create_job(
+        self, job_type: str, workspace_id: str | None = None, metadata: Mapping[str, JsonValue] | None = None, *,
+        payload: Mapping[str, JsonValue] | None = None, queue_name: str = DEFAULT_QUEUE, priority: int = 2,
+        max_retries: int = 3, scheduled_at: Any = None, deduplication_key: str | None = None,
+        tenant_id: uuid.UUID | None = None,
+    ) -> Job:
+        tenant = self._tenant_for_new(tenant_id)
+        now = self._now()
+        job = Job.new(
+            tenant_id=tenant, job_type=str(job_type) if isinstance(job_type, str) else job_type,
+            workspace_id=workspace_id, metadata=json_object(metadata, "metadata") if metadata is not None else {},
+            payload=json_object(payload, "payload") if payload is not None else {}, queue_name=queue_name,
+            priority=int(priority) if isinstance(priority, int) and not isinstance(priority, bool) else priority,
+            max_retries=max_retries, deduplication_key=deduplication_key, created_at=now, updated_at=now,
+            scheduled_at=optional_datetime(scheduled_at, "scheduled_at") or now,
+        )
+        self._checked(job)
+        if job.deduplication_key is None:
+            self._store.insert([job])
+            return job
+        inserted = self._store.insert_new([job])
+        if inserted:
+            return inserted[0]
+        holder = self._first(equal("tenant_id", tenant), equal("deduplication_key", job.deduplication_key),
+                             Condition("status", Operator.IN, (JobStatus.QUEUED, JobStatus.RUNNING)))
+        if holder is None:  # the id itself was taken: not a deduplication
+            self._store.insert([job])  # raises the Conflict naming the id
+            return job
+        return holder
+
+    def _tenant_for_new(self, tenant_id: Any) -> uuid.UUID:
+        scope: TenantScope = self._store.scope
+        if tenant_id is not None:
+            named = parse_id(tenant_id, "tenant_id")
+            if scope.tenant is not None and scope.tenant != named:
+                self._same_tenant(named)  # raises TenantScopeRequired
+            return named
+        if scope.tenant is None:
+            raise ValidationError("tenant_id", "a system-scope unit of work must name the job's tenant")
+        return scope.tenant
+
+    def update_job_status(self, job_id: uuid.UUID, status: JobStatus, progress: float | None = None) -> Job:
+        to = member(JobStatus, status, "status")
+        checked_progress = None if progress is None else _progress(progress)
+        return self._stored(self._job(job_id).with_status(to, checked_progress, self._now()))
+
+    def list_jobs_with_filters(
+        self, filters: JobFilters | None = None, pagination: PaginationParams | None = None,
+    ) -> tuple[list[Job], int]:
+        if pagination is not None and not isinstance(pagination, PaginationParams):
+            raise ValidationError("pagination", "expected PaginationParams(page=, size=)")
+        page = self.list_and_count(filters, NEWEST_FIRST, (pagination or PaginationParams()).as_offset())
+        return list(page.items), page.total
+
+    def get_queue_position(self, job_id: uuid.UUID) -> int | None:
+        job = self._job(job_id)
+        if job.status is not JobStatus.QUEUED:
+            return None
+        # Queued jobs of its queue that a worker takes before it: higher priority, or the same
+        # priority and older (the claim order); jobs scheduled later than now still count, as a
+        # queue's length does.
+        ahead = self._store.count((equal("queue_name", job.queue_name), equal("status", JobStatus.QUEUED),
+                                   Condition("priority", Operator.GT, job.priority)))
+        same = self._store.find(Query((equal("queue_name", job.queue_name), equal("status", JobStatus.QUEUED),
+                                       equal("priority", job.priority),
+                                       Condition("created_at", Operator.LTE, job.created_at)), CLAIM_ORDER))
+        before = sum(1 for other in same if claim_order_key(other) < claim_order_key(job))
+        return ahead + before + 1
+
+    def get_job_stats(self, queue_name: str | None = None) -> JobStats:
+        if queue_name is None:
+            return JobStats.from_results(None, self._store.count_by("status"))
+        queue = _queue(queue_name)
+        counts = {status: self._store.count((equal("queue_name", queue), equal("status", status)))
+                  for status in JobStatus}
+        return JobStats.from_results(queue, counts)
+
+    def cleanup(self, older_than: timedelta, *, batch_size: int = 1000, max_batches: int | None = None) -> int:
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise ValidationError("older_than", "must be a timedelta of zero or more")
+        size = _limit(batch_size, 10_000)
+        batches = None if max_batches is None else positive_int(max_batches, "max_batches")
+        cutoff = self._now() - older_than
+        removed = 0
+        done = 0
+        while batches is None or done < batches:
+            old = self._store.find(Query((Condition("status", Operator.IN, tuple(FINISHED)),
+                                          Condition("completed_at", Operator.LT, cutoff)), limit=size))
+            for job in old:
+                self._store.delete(job.id, job.version)
+            removed += len(old)
+            done += 1
+            if len(old) < size:
+                break
+        return removed
+
+    # -- spec 002 --------------------------------------------------------------------------------
+    def find_pending_jobs(self, queue_name: str, limit: int = 10) -> list[Job]:
+        return self._store.find(Query(claimable(_queue(queue_name), self._now()), CLAIM_ORDER, limit=_limit(limit)))
+
+    def save_queue(self, queue: JobQueue) -> JobQueue:
+        if not isinstance(queue, JobQueue):
+            raise ValidationError("queue", f"expected a JobQueue, got {type(queue).__name__}")
+        name = _queue(queue.name)
+        for job in queue.jobs:
+            if not isinstance(job, Job) or job.queue_name != name:
+                raise ValidationError("queue", f"every job of queue {name!r} must be a Job of that queue")
+        with self._store.atomically():
+            return JobQueue(name, tuple(self.save(job) for job in queue.jobs))
+
+    def load_queue(self, queue_name: str) -> JobQueue:
+        name = _queue(queue_name)
+        return JobQueue(name, tuple(self._store.find(Query((equal("queue_name", name),), NEWEST_FIRST))))
+
+    # -- the worker's side -----------------------------------------------------------------------
+    def claim(self, queue_name: str, worker_id: str, *, limit: int = 10,
+              lease: timedelta = timedelta(seconds=30)) -> list[Job]:
+        claimed = self._queries.claim(_queue(queue_name), _worker(worker_id), _limit(limit), _lease(lease),
+                                      self._now())
+        return sorted(claimed, key=claim_order_key)
+
+    def heartbeat(self, job_id: uuid.UUID, worker_id: str, attempt: int,
+                  lease: timedelta = timedelta(seconds=30)) -> Job:
+        job = self._job(job_id)
+        return self._stored(job.heartbeat(_worker(worker_id), _attempt(attempt), _lease(lease), self._now()))
+
+    def report_progress(self, job_id: uuid.UUID, worker_id: str, attempt: int, progress: float) -> Job:
+        checked = _progress(progress)
+        return self._stored(self._job(job_id).with_progress(_worker(worker_id), _attempt(attempt), checked,
+                                                            self._now()))
+
+    def complete(self, job_id: uuid.UUID, worker_id: str, attempt: int,
+                 result: Mapping[str, JsonValue] | None = None) -> Job:
+        checked = None if result is None else json_object(result, "result")
+        return self._stored(self._job(job_id).completed(_worker(worker_id), _attempt(attempt), checked, self._now()))
+
+    def fail(self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str) -> Job:
+        message = text_argument(error, "error")
+        return self._stored(self._job(job_id).failed(_worker(worker_id), _attempt(attempt), message, self._now(),
+                                                     self._backoff))
+
+    def release(self, job_id: uuid.UUID, worker_id: str, attempt: int) -> Job:
+        return self._stored(self._job(job_id).released(_worker(worker_id), _attempt(attempt), self._now()))
+
+    def cancel(self, job_id: uuid.UUID) -> Job:
+        return self._stored(self._job(job_id).cancelled(self._now()))
+
+    def requeue(self, job_id: uuid.UUID) -> Job:
+        # Queued again, its deduplication key may clash with a newer live job: the key is checked.
+        return self._store.update(self._job(job_id).requeued(self._now()))
+
+    def recover_expired_leases(self, limit: int = 100) -> list[Job]:
+        now = self._now()
+        expired = self._store.find(Query((equal("status", JobStatus.RUNNING),
+                                          Condition("lease_expires_at", Operator.LTE, now)), limit=_limit(limit)))
+        if not expired:
+            return []
+        return self._store.update_many([job.rescued(now, self._max_rescues) for job in expired], keys_unchanged=True)
+
+    def list_dead_letters(self, queue_name: str | None = None,
+                          page: CursorPageRequest | None = None) -> CursorPage[Job]:
+        request = CursorPageRequest() if page is None else page
+        plan = plan_listing(self._schema, JobFilters(status=JobStatus.FAILED,
+                                                     queue_name=None if queue_name is None else _queue(queue_name)),
+                            DEAD_LETTER_ORDER, request)
+        rows = self._store.find(Query(plan.conditions, plan.sort, limit=plan.limit + 1, after=plan.after))
+        return CursorPage(rows[: plan.limit], next_cursor(plan, rows))
+
+
+class Processings(ParallelProcessingRepository):
+    def __init__(self, records: RecordStore[ProcessingRecord], chunks: RecordStore[ChunkTask]) -> None:
+        self._records = records
+        self._chunks = chunks
+
+    def save(self, processing: ParallelProcessing) -> ParallelProcessing:
+        if not isinstance(processing, ParallelProcessing):
+            raise ValidationError("processing", f"expected a ParallelProcessing, got {type(processing).__name__}")
+        record = processing.record
+        check_in_scope(PROCESSING_SCHEMA, self._records.scope, record)
+        for task in processing.tasks:
+            check_in_scope(CHUNK_SCHEMA, self._chunks.scope, task)
+            if task.processing_id != record.id:
+                raise ValidationError("tasks", "every chunk task must belong to the processing")
+        with self._records.atomically():
+            stored = self._records.get(record.id)
+            if stored is None:
+                self._records.insert([record])
+                saved_record = record
+            else:
+                saved_record = record if stored == record else self._records.update(record, keys_unchanged=True)
+            existing = {task.id: task for task in self._chunk_rows([record.id])}
+            new = [task for task in processing.tasks if task.id not in existing]
+            changed = [task for task in processing.tasks if task.id in existing and existing[task.id] != task]
+            if new:
+                self._chunks.insert(new)
+            updated = {task.id: task for task in self._chunks.update_many(changed, keys_unchanged=True)} if changed \
+                else {}
+        return ParallelProcessing.assembled(saved_record, [updated.get(task.id, task) for task in processing.tasks])
+
+    def _chunk_rows(self, processing_ids: list[uuid.UUID]) -> list[ChunkTask]:
+        if not processing_ids:
+            return []
+        return self._chunks.find(Query((Condition("processing_id", Operator.IN, tuple(processing_ids)),),
+                                       Sort.parse("chunk_index,id")))
+
+    def load(self, processing_id: uuid.UUID) -> ParallelProcessing | None:
+        record = self._records.get(parse_id(processing_id, "processing_id"))
+        if record is None:
+            return None
+        return ParallelProcessing.assembled(record, self._chunk_rows([record.id]))
+
+    def update_progress(self, processing_id: uuid.UUID, progress: float) -> ParallelProcessing:
+        key = parse_id(processing_id, "processing_id")
+        record = self._records.get(key)
+        if record is None:
+            raise NotFound(PROCESSING_SCHEMA.entity, key)
+        stored = self._records.update(record.evolve(progress=_progress(progress)), keys_unchanged=True)
+        return ParallelProcessing.assembled(stored, self._chunk_rows([key]))
+
+    def get_active_processings(self) -> list[ParallelProcessing]:
+        records = self._records.find(Query((Condition("status", Operator.IN, tuple(ACTIVE)),)))
+        chunks: dict[uuid.UUID, list[ChunkTask]] = {record.id: [] for record in records}
+        for task in self._chunk_rows(list(chunks)):
+            chunks[task.processing_id].append(task)
+        return [ParallelProcessing.assembled(record, chunks[record.id]) for record in records]
+
+    def delete(self, processing_id: uuid.UUID) -> None:
+        key = parse_id(processing_id, "processing_id")
+        with self._records.atomically():
+            record = self._records.get(key)
+            if record is None:
+                raise NotFound(PROCESSING_SCHEMA.entity, key)
+            for task in self._chunk_rows([key]):
+                self._chunks.delete(task.id, task.version)
+            self._records.delete(key, record.version)
+
+
+JobQueriesFactory = Callable[[RecordStore[Job]], JobQueries]
+
+
+class JobsWork(ContextUnitOfWork, JobsUnitOfWork):
+    schemas: ClassVar[tuple[RecordSchema[Any], ...]] = (JOB_SCHEMA, PROCESSING_SCHEMA, CHUNK_SCHEMA)
+
+    def __init__(self, backend: Backend[Any, Any], scope: TenantScope, *, clock: Clock, queries: JobQueriesFactory,
+                 backoff: Backoff, max_rescues: int) -> None:
+        super().__init__(backend, scope, clock)
+        self._queries = queries
+        self._backoff = backoff
+        self._max_rescues = max_rescues
+
+    @property
+    def jobs(self) -> JobRepository:
+        return self._repository("jobs", self._jobs)
+
+    def _jobs(self) -> Jobs:
+        store = self.store(JOB_SCHEMA)
+        return Jobs(store, self._queries(store), self.clock, self._backoff, self._max_rescues)
+
+    @property
+    def processings(self) -> ParallelProcessingRepository:
+        return self._repository("processings", lambda: Processings(self.store(PROCESSING_SCHEMA),
+                                                                   self.store(CHUNK_SCHEMA)))
+
+
+def jobs_units(backend: Backend[Any, Any], *, clock: Clock | None = None, queries: JobQueriesFactory | None = None,
+               backoff: Backoff | None = None, max_rescues: int = MAX_RESCUES) -> ContextFactory[JobsUnitOfWork]:
+    """`queries`: the backend's own claim (SQL's `SqlJobQueries`); `backoff`: the retry delays;
+    `max_rescues`: how often a job whose worker vanished is queued again before it fails."""
+    time = clock if clock is not None else SystemClock()
+    build = queries if queries is not None else StoreJobQueries
+    delays = backoff if backoff is not None else Backoff()
+    return ContextFactory(backend, "jobs", JobsWork.schemas, lambda scope: JobsWork(
+        backend, scope, clock=time, queries=build, backoff=delays, max_rescues=max_rescues))
+
+
+__all__ = ["DEDUPLICATION_KEY", "Jobs", "JobsWork", "Processings", "jobs_units"]

@@ -1,0 +1,115 @@
+"""The jobs tables in SQL (spec 002's `processing_jobs`, `processing_tasks`, `chunk_tasks`), and the
+claim that PostgreSQL answers in one statement.
+
+Spec 002's columns, with the queue's own: queue name, worker id, attempt and lease (fencing), the
+rescue count, the deduplication key (a partial unique index over queued and running jobs), and the
+claim's partial index `(queue_name, priority DESC, created_at, id) WHERE status = 'QUEUED'`, which
+is the claim's order, so a claim reads only the rows it takes. No foreign keys, as elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.records.store import RecordStore
+from adapters.rules.job_queries import JobQueries, StoreJobQueries
+from adapters.sql.declarations import aggregate_table, optional, partial_unique_index
+from adapters.sql.errors import translated
+from adapters.sql.records import SqlRecordStore
+from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text
+from domain.jobs.job import Job, JobStatus
+from domain.jobs.parallel import ChunkStatus, ProcessingStatus
+from ports.jobs import DEDUPLICATION_KEY, JOB_SCHEMA
+
+processing_jobs = aggregate_table(
+    "processing_jobs", scope="tenant_id",
+    columns={
+        "queue_name": text(100), "job_type": text(100), "payload": json_document(), "metadata": json_document(),
+        "workspace_id": optional(text(200)), "priority": sa.Integer(), "status": StrEnumText(JobStatus),
+        "progress": sa.Double(), "retry_count": sa.Integer(), "max_retries": sa.Integer(),
+        "error_message": optional(text(10_000)), "result": optional(json_document()),
+        "worker_id": optional(text(200)), "attempt": sa.Integer(), "rescue_count": sa.Integer(),
+        "lease_expires_at": optional(UtcDateTime()), "scheduled_at": UtcDateTime(),
+        "started_at": optional(UtcDateTime()), "completed_at": optional(UtcDateTime()),
+        "deduplication_key": optional(text(500)),
+    },
+    listing_index="ix_processing_jobs_created",
+    extras=(
+        partial_unique_index("uq_processing_jobs_live_deduplication", JOB_SCHEMA, DEDUPLICATION_KEY),
+        sa.Index("ix_processing_jobs_status", "tenant_id", "status", "completed_at"),
+        sa.Index("ix_processing_jobs_type_status", "tenant_id", "job_type", "status"),
+        sa.Index("ix_processing_jobs_queue_status", "queue_name", "status"),
+        # Expired leases, found by the rescuer across tenants.
+        sa.Index("ix_processing_jobs_lease", "lease_expires_at", postgresql_where=sa.text("status = 'RUNNING'"),
+                 sqlite_where=sa.text("status = 'RUNNING'")),
+    ),
+)
+CLAIM_INDEX = sa.Index(
+    "ix_processing_jobs_claim", processing_jobs.c.queue_name, processing_jobs.c.priority.desc(),
+    processing_jobs.c.created_at, processing_jobs.c.id,
+    postgresql_where=sa.text("status = 'QUEUED'"), sqlite_where=sa.text("status = 'QUEUED'"),
+)
+
+processing_tasks = aggregate_table(
+    "processing_tasks", scope="tenant_id",
+    columns={
+        "transcript_id": optional(sa.Uuid()), "status": StrEnumText(ProcessingStatus), "total_chunks": sa.Integer(),
+        "completed_chunks": sa.Integer(), "progress": sa.Double(), "started_at": optional(UtcDateTime()),
+        "completed_at": optional(UtcDateTime()), "error_message": optional(text(10_000)),
+    },
+    listing_index="ix_processing_tasks_created",
+    extras=(sa.Index("ix_processing_tasks_status", "tenant_id", "status"),
+            sa.Index("ix_processing_tasks_transcript", "tenant_id", "transcript_id")),
+)
+
+chunk_tasks = aggregate_table(
+    "chunk_tasks", scope="tenant_id",
+    columns={
+        "processing_id": sa.Uuid(), "chunk_index": sa.Integer(), "status": StrEnumText(ChunkStatus),
+        "retry_count": sa.Integer(), "max_retries": sa.Integer(), "started_at": optional(UtcDateTime()),
+        "completed_at": optional(UtcDateTime()), "error_message": optional(text(10_000)),
+    },
+    listing_index="ix_chunk_tasks_created",
+    extras=(sa.UniqueConstraint("processing_id", "chunk_index", name="uq_chunk_tasks_chunk"),
+            sa.Index("ix_chunk_tasks_status", "tenant_id", "status")),
+)
+
+
+class SqlJobQueries(JobQueries):
+    """PostgreSQL: the claim is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`,
+    the same move as `Job.claimed` (the contract suite holds both to one result). Concurrent claims
+    skip each other's rows instead of waiting. SQLite: the record-store claim, serialized by the
+    transaction's write lock."""
+
+    def __init__(self, jobs: RecordStore[Job]) -> None:
+        if not isinstance(jobs, SqlRecordStore):
+            raise TypeError("SqlJobQueries reads SQL record stores")
+        self._store = jobs
+        self._fallback = StoreJobQueries(jobs)
+
+    def claim(self, queue_name: str, worker_id: str, limit: int, lease: timedelta, now: datetime) -> list[Job]:
+        store = self._store
+        if store.connection.dialect.name != "postgresql":
+            return self._fallback.claim(queue_name, worker_id, limit, lease, now)
+        table = processing_jobs
+        ready: Any = store.scoped(
+            sa.select(table.c.id)
+            .where(table.c.queue_name == queue_name, table.c.status == JobStatus.QUEUED,
+                   table.c.scheduled_at <= now)
+            .order_by(table.c.priority.desc(), table.c.created_at, table.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            table.update()
+            .where(table.c.id.in_(ready.scalar_subquery()))
+            .values(status=JobStatus.RUNNING, worker_id=worker_id, attempt=table.c.attempt + 1,
+                    lease_expires_at=now + lease, started_at=now, completed_at=None, updated_at=now,
+                    version=table.c.version + 1)
+            .returning(*table.c)
+        )
+        with translated(store.schema.entity):
+            return [store.from_row(row) for row in store.connection.execute(statement)]
