@@ -20,19 +20,26 @@ from adapters.memory.backend import MemoryBackend
 from adapters.memory.rate_limit import MemoryRateCounter
 from adapters.redis.client import RedisSettings, create_redis_client
 from adapters.redis.rate_limit import RedisRateCounter
+from adapters.rules.jobs import jobs_units
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
+from adapters.sql.jobs import SqlJobQueries
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.rate_limit import SqlRateCounter
+from adapters.wakeups.local import LocalWaker
+from adapters.wakeups.postgres import PostgresWaker
+from adapters.wakeups.redis import RedisWaker
 from application.catalog import as_catalog, load_catalog
+from application.jobs import use_cases as jobs
 from application.processing import executions, subscriptions
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
 from application.tenancy import use_cases as tenancy
+from ports.wakeups import Waker
 
 
 def _backend(settings: Settings, context: str) -> str:
@@ -71,6 +78,28 @@ def _open_bigquery_client(settings: BigQuerySettings) -> Iterator[Any]:
     client = create_bigquery_client(settings)
     yield client
     client.close()  # type: ignore[no-untyped-call]
+
+
+def _waker_kind(settings: Settings) -> str:
+    """Redis when configured; else PostgreSQL's NOTIFY when the jobs live there; else in-process."""
+    if settings.redis_url:
+        return "redis"
+    if settings.backend_for("jobs") == "sql" and settings.database_url.startswith("postgresql"):
+        return "postgres"
+    return "local"
+
+
+def _open_waker(kind: str, container: Any) -> Iterator[Waker]:
+    """A resource: `shutdown_resources()` stops its listener."""
+    waker: Waker
+    if kind == "redis":
+        waker = RedisWaker(container.redis_client())
+    elif kind == "postgres":
+        waker = PostgresWaker(container.sql_database().open_driver_connection)
+    else:
+        waker = LocalWaker()
+    yield waker
+    waker.close()
 
 
 def _redis_settings(settings: Settings) -> RedisSettings:
@@ -138,6 +167,13 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(processing_units, sql, catalog=catalog, clock=clock, queries=SqlExecutionQueries),
         bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock),
     )
+    jobs_unit_of_work = providers.Selector(
+        providers.Callable(_backend, settings, "jobs"),
+        memory=providers.Singleton(jobs_units, memory, clock=clock),
+        sql=providers.Singleton(jobs_units, sql, clock=clock, queries=SqlJobQueries),
+    )
+    waker = providers.Resource(_open_waker, providers.Callable(_waker_kind, settings), providers.Self())
+    """Wakes idle job workers when `enqueue_job` commits a job."""
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),
         memory=providers.Singleton(MemoryRateCounter),
@@ -186,6 +222,9 @@ class Container(containers.DeclarativeContainer):
     rollback_supersession = providers.Factory(executions.RollbackSupersession, processing_unit_of_work)
     consolidate_factors = providers.Factory(executions.ConsolidateFactors, processing_unit_of_work)
     auto_execute = providers.Factory(executions.AutoExecute, processing_unit_of_work, clock)
+
+    enqueue_job = providers.Factory(jobs.EnqueueJob, jobs_unit_of_work, clock, waker)
+    get_job_stats = providers.Factory(jobs.GetJobStats, jobs_unit_of_work)
 
 
 __all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]

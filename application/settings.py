@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     """Overrides the backend of the tenancy context; by default it follows `database_url`."""
     processing_backend: Literal["memory", "sql", "bigquery"] | None = None
     """Overrides the backend of the processing context (spec 000 runs on PostgreSQL or BigQuery)."""
+    jobs_backend: Literal["memory", "sql"] | None = None
+    """Overrides the backend of the jobs context; by default it follows `database_url`."""
     reliability_backend: Backend | None = None
     """Overrides the backend of the reliability context; by default it follows `database_url`."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -24,6 +25,12 @@ class SqlDatabase:
     @property
     def uses_row_level_security(self) -> bool:
         return self.dialect == "postgresql"
+
+    def open_driver_connection(self) -> Any:
+        """A new driver connection outside the pool, for a task that keeps one for itself (the
+        job wake-up listener's LISTEN): a pooled connection checked out for ever would shrink the pool."""
+        arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+        return self.engine.dialect.connect(*arguments, **options)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Jobs use cases: queueing, the worker that runs handlers, and wake-ups."""

@@ -1,0 +1,74 @@
+"""Jobs use cases: what services call to queue jobs and read their queues.
+
+`EnqueueJob` commits the job, then wakes the queue's idle workers (Redis pub/sub when configured,
+PostgreSQL NOTIFY otherwise, in-process elsewhere): a job queued another way is picked up within
+the workers' poll interval.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from pydantic import Field, JsonValue
+
+from application.commands import Command
+from domain.jobs.job import DEFAULT_QUEUE, MAX_PRIORITY, MIN_PRIORITY, Job, JobPriority
+from domain.jobs.stats import JobStats
+from domain.shared.ids import parse_id
+from ports.clock import Clock
+from ports.jobs import JobsUnitOfWorkFactory
+from ports.wakeups import Waker
+
+
+class NewJob(Command):
+    job_type: str
+    queue_name: str = DEFAULT_QUEUE
+    payload: dict[str, JsonValue] = Field(default_factory=dict)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    workspace_id: str | None = None
+    priority: int = Field(default=JobPriority.NORMAL, ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)
+    max_retries: int = Field(default=3, ge=0, le=100, strict=True)
+    delay: timedelta | None = None
+    """Run no sooner than this long from now."""
+    deduplication_key: str | None = None
+
+
+class EnqueueJob:
+    def __init__(self, units: JobsUnitOfWorkFactory, clock: Clock, waker: Waker) -> None:
+        self._units = units
+        self._clock = clock
+        self._waker = waker
+
+    def __call__(self, tenant_id: uuid.UUID, command: NewJob) -> Job:
+        return self.many(tenant_id, [command])[0]
+
+    def many(self, tenant_id: uuid.UUID, commands: Sequence[NewJob]) -> list[Job]:
+        """Queue several jobs in one transaction; one wake-up per queue."""
+        tenant = parse_id(tenant_id, "tenant_id")
+        now = self._clock.now()
+        with self._units.for_tenant(tenant) as uow:
+            jobs = [uow.jobs.create_job(
+                command.job_type, command.workspace_id, command.metadata, payload=command.payload,
+                queue_name=command.queue_name, priority=command.priority, max_retries=command.max_retries,
+                scheduled_at=_when(now, command.delay), deduplication_key=command.deduplication_key,
+            ) for command in commands]
+        for queue in sorted({job.queue_name for job in jobs}):
+            self._waker.notify(queue)
+        return jobs
+
+
+def _when(now: datetime, delay: timedelta | None) -> datetime | None:
+    return None if delay is None else now + delay
+
+
+class GetJobStats:
+    """A queue's jobs per status, across tenants (an operator's view: system scope)."""
+
+    def __init__(self, units: JobsUnitOfWorkFactory) -> None:
+        self._units = units
+
+    def __call__(self, queue_name: str | None = None) -> JobStats:
+        with self._units.system() as uow:
+            return uow.jobs.get_job_stats(queue_name)
