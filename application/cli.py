@@ -1,4 +1,4 @@
-"""The `portside` command: `init`, `doctor`, `demo`."""
+"""The `portside` command: `init`, `doctor`, `db`, `worker`, `jobs`, `demo`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from adapters.sql.health import check_database
 from application.console import Report, render_table
 from application.container import Container, build_container
 from application.demo import SCENARIOS
+from application.jobs.console import print_stats, run_worker
 from application.settings import Settings
 from domain.shared.errors import PortsideError
 from ports.health import HealthReport
@@ -114,6 +115,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps.add_parser("current", help="the revision the database is at")
     steps.add_parser("history", help="every revision, oldest first")
     steps.add_parser("check", help="exit 1 unless the schema matches the tables the code uses")
+    worker = commands.add_parser("worker", help="run the handlers of a job queue until SIGTERM")
+    worker.add_argument("--queue", required=True, help="the queue to serve")
+    worker.add_argument("--concurrency", type=int, default=1, help="threads claiming and running jobs")
+    worker.add_argument("--handlers", help="module:attribute, a mapping of job type to handler (default: noop)")
+    worker.add_argument("--batch-size", type=int, default=10, help="jobs claimed at once per thread")
+    worker.add_argument("--lease", type=float, default=30.0, help="seconds a claim holds without a heartbeat")
+    worker.add_argument("--heartbeat", type=float, default=10.0, help="seconds between heartbeats and rescues")
+    worker.add_argument("--idle-wait", type=float, default=1.0, help="seconds an idle thread waits for a wake-up")
+    worker.add_argument("--worker-id", help="the id acknowledgements are fenced by (default: host:pid:random)")
+    jobs = commands.add_parser("jobs", help="job queues")
+    jobs_steps = jobs.add_subparsers(dest="jobs_command", required=True)
+    stats = jobs_steps.add_parser("stats", help="a queue's jobs per status")
+    stats.add_argument("--queue", help="one queue (default: every queue)")
     demo = commands.add_parser("demo", help="run every context's scenario on the configured backend")
     demo.add_argument("--context", choices=sorted(SCENARIOS), action="append",
                       help="only these contexts (default: all)")
@@ -130,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             if args.command == "db":
                 return run_database_step(args, settings, report)
+            if args.command == "worker":
+                return run_worker(container, args)
+            if args.command == "jobs":
+                return print_stats(container, args.queue)
             if args.command == "doctor":
                 results = doctor(container)
                 rows = [[r.backend, r.target, _status(r), r.detail] for r in results]

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -86,9 +87,15 @@ class Worker:
         self.settings = settings
         self._waker = waker
         self._stop = threading.Event()
-        self._held: dict[uuid.UUID, Job] = {}
+        # Claims this process holds, by (job id, attempt): a job failed and claimed again by another
+        # thread of this worker is another claim.
+        self._held: dict[tuple[uuid.UUID, int], Job] = {}
         self._held_lock = threading.Lock()
-        self._job_locks: dict[uuid.UUID, threading.Lock] = {}
+        self._job_locks: dict[tuple[uuid.UUID, int], threading.Lock] = {}
+        # Progress goes through its own thread: a unit of work opened in the handler's thread would
+        # join the handler's transaction, and on SQLite a writer waiting for the handler's write lock
+        # from the handler's own thread would wait for itself.
+        self._progress = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portside-progress")
         self.counts = WorkerCounts()
         self._counts_lock = threading.Lock()
 
@@ -104,6 +111,7 @@ class Worker:
             thread.join()
         self._stop.set()
         beat.join()
+        self._progress.shutdown(wait=True)
         return self.counts
 
     def stop(self) -> None:
@@ -149,8 +157,8 @@ class Worker:
         jobs = retrying(claim, lost=(ConcurrencyConflict,))
         with self._held_lock:
             for job in jobs:
-                self._held[job.id] = job
-                self._job_locks[job.id] = threading.Lock()
+                self._held[job.id, job.attempt] = job
+                self._job_locks[job.id, job.attempt] = threading.Lock()
         return jobs
 
     def _rescue(self) -> None:
@@ -166,13 +174,16 @@ class Worker:
     def _run(self, job: Job) -> None:
         started = time.monotonic()
         handler = self._handlers.get(job.job_type)
-        lock = self._job_locks[job.id]
+        lock = self._job_locks[job.id, job.attempt]
         try:
             if handler is None:
                 raise LookupError(f"no handler for job type {job.job_type!r}")
             with self._units.for_tenant(job.tenant_id) as uow:
                 result = handler(JobContext(job, uow, lambda progress: self._report(job, progress)))
-                with lock:  # no heartbeat of this job between reading it and committing
+                # No heartbeat of this job between reading it and committing. Every thread of the
+                # worker takes its unit of work first and the job's lock second, never the other way
+                # round: on SQLite the transaction is a lock too.
+                with lock:
                     uow.jobs.complete(job.id, self.settings.worker_id, job.attempt, result)
                     uow.commit()
             self._count("completed")
@@ -189,7 +200,7 @@ class Worker:
     def _fail(self, job: Job, error: Exception, started: float) -> None:
         message = f"{type(error).__name__}: {error}"
         try:
-            with self._job_locks[job.id], self._units.system() as uow:
+            with self._units.system() as uow, self._job_locks[job.id, job.attempt]:
                 failed = uow.jobs.fail(job.id, self.settings.worker_id, job.attempt, message)
             self._count("failed")
             log.warning("job %s %s failed in %.0f ms (attempt %d): %s; %s", job.id, job.job_type,
@@ -202,12 +213,22 @@ class Worker:
             log.warning("job %s: could not record its failure: %s", job.id, storage_error)
 
     def _report(self, job: Job, progress: float) -> None:
-        with self._job_locks[job.id], self._units.system() as uow:
-            uow.jobs.report_progress(job.id, self.settings.worker_id, job.attempt, progress)
+        """Queued, not waited for: progress is advisory, and one that arrives after the job finished
+        is fenced out (and ignored)."""
+        lock = self._job_locks[job.id, job.attempt]
+
+        def store() -> None:
+            try:
+                with self._units.system() as uow, lock:
+                    uow.jobs.report_progress(job.id, self.settings.worker_id, job.attempt, progress)
+            except PortsideError as error:
+                log.debug("job %s: progress not stored: %s", job.id, error)
+
+        self._progress.submit(store)
 
     def _release(self, job: Job) -> None:
         try:
-            with self._job_locks[job.id], self._units.system() as uow:
+            with self._units.system() as uow, self._job_locks[job.id, job.attempt]:
                 uow.jobs.release(job.id, self.settings.worker_id, job.attempt)
             self._count("released")
         except PortsideError as error:  # its lease runs out and it is rescued
@@ -217,8 +238,8 @@ class Worker:
 
     def _forget(self, job: Job) -> None:
         with self._held_lock:
-            self._held.pop(job.id, None)
-            self._job_locks.pop(job.id, None)
+            self._held.pop((job.id, job.attempt), None)
+            self._job_locks.pop((job.id, job.attempt), None)
 
     def _count(self, name: str) -> None:
         with self._counts_lock:
@@ -229,17 +250,18 @@ class Worker:
         interval = self.settings.heartbeat_interval.total_seconds()
         while not self._stop.wait(interval):
             with self._held_lock:
-                held = [(job, self._job_locks[job.id]) for job in self._held.values()]
+                held = [(job, self._job_locks[key]) for key, job in self._held.items()]
             for job, lock in held:
-                if not lock.acquire(blocking=False):
-                    continue  # being completed right now
                 try:
                     with self._units.system() as uow:
-                        uow.jobs.heartbeat(job.id, self.settings.worker_id, job.attempt, self.settings.lease)
+                        if not lock.acquire(blocking=False):
+                            continue  # being acknowledged right now
+                        try:
+                            uow.jobs.heartbeat(job.id, self.settings.worker_id, job.attempt, self.settings.lease)
+                        finally:
+                            lock.release()
                 except PortsideError as error:
                     log.warning("job %s: heartbeat refused: %s", job.id, error)
-                finally:
-                    lock.release()
 
 
 def worker_settings(queue_name: str, **options: Any) -> WorkerSettings:
