@@ -6,7 +6,7 @@ the embedded SQLite file to PostgreSQL, or a test to memory, by configuration al
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -89,15 +89,9 @@ def _waker_kind(settings: Settings) -> str:
     return "local"
 
 
-def _open_waker(kind: str, container: Any) -> Iterator[Waker]:
+def _open_waker(build: Callable[[], Waker]) -> Iterator[Waker]:
     """A resource: `shutdown_resources()` stops its listener."""
-    waker: Waker
-    if kind == "redis":
-        waker = RedisWaker(container.redis_client())
-    elif kind == "postgres":
-        waker = PostgresWaker(container.sql_database().open_driver_connection)
-    else:
-        waker = LocalWaker()
+    waker = build()
     yield waker
     waker.close()
 
@@ -172,7 +166,13 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(jobs_units, memory, clock=clock),
         sql=providers.Singleton(jobs_units, sql, clock=clock, queries=SqlJobQueries),
     )
-    waker = providers.Resource(_open_waker, providers.Callable(_waker_kind, settings), providers.Self())
+    waker = providers.Selector(
+        providers.Callable(_waker_kind, settings),
+        redis=providers.Resource(_open_waker, providers.Factory(RedisWaker, redis_client).provider),
+        postgres=providers.Resource(_open_waker, providers.Factory(
+            PostgresWaker, sql_database.provided.open_driver_connection).provider),
+        local=providers.Resource(_open_waker, providers.Factory(LocalWaker).provider),
+    )
     """Wakes idle job workers when `enqueue_job` commits a job."""
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),

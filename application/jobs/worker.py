@@ -124,12 +124,8 @@ class Worker:
         return len(batch)
 
     def _serve(self) -> None:
-        last_rescue = 0.0
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_rescue > self.settings.rescue_interval.total_seconds():
-                    last_rescue = time.monotonic()
-                    self._rescue()
                 batch = self._claim()
             except StorageUnavailable as error:
                 log.warning("worker %s: storage unavailable, retrying: %s", self.settings.worker_id, error)
@@ -247,21 +243,39 @@ class Worker:
 
     # -- heartbeats ----------------------------------------------------------------------------
     def _heartbeats(self) -> None:
+        """Every interval: one transaction extends the lease of every job this process holds, then
+        expired leases of any worker are rescued now and then."""
         interval = self.settings.heartbeat_interval.total_seconds()
+        last_rescue = time.monotonic()
         while not self._stop.wait(interval):
             with self._held_lock:
                 held = [(job, self._job_locks[key]) for key, job in self._held.items()]
-            for job, lock in held:
+            if held:
+                self._beat(held)
+            if time.monotonic() - last_rescue >= self.settings.rescue_interval.total_seconds():
+                last_rescue = time.monotonic()
                 try:
-                    with self._units.system() as uow:
-                        if not lock.acquire(blocking=False):
-                            continue  # being acknowledged right now
-                        try:
-                            uow.jobs.heartbeat(job.id, self.settings.worker_id, job.attempt, self.settings.lease)
-                        finally:
-                            lock.release()
+                    self._rescue()
                 except PortsideError as error:
-                    log.warning("job %s: heartbeat refused: %s", job.id, error)
+                    log.warning("worker %s: lease rescue failed: %s", self.settings.worker_id, error)
+
+    def _beat(self, held: list[tuple[Job, threading.Lock]]) -> None:
+        taken: list[threading.Lock] = []
+        try:
+            with self._units.system() as uow:
+                for job, lock in held:
+                    if not lock.acquire(blocking=False):
+                        continue  # being acknowledged right now
+                    taken.append(lock)
+                    try:  # a refusal is decided before anything is written: the others go on
+                        uow.jobs.heartbeat(job.id, self.settings.worker_id, job.attempt, self.settings.lease)
+                    except (LeaseLost, NotFound, ConcurrencyConflict) as error:
+                        log.warning("job %s: heartbeat refused: %s", job.id, error)
+        except PortsideError as error:
+            log.warning("worker %s: heartbeats failed: %s", self.settings.worker_id, error)
+        finally:
+            for lock in taken:
+                lock.release()
 
 
 def worker_settings(queue_name: str, **options: Any) -> WorkerSettings:

@@ -139,8 +139,9 @@ class Job(TenantOwned):
 
     def completed(self, worker_id: str, attempt: int, result: dict[str, JsonValue] | None, at: datetime) -> Job:
         self.fenced(worker_id, attempt)
+        # The last error stays: it says why the job needed more than one attempt.
         return self.evolve(status=JobStatus.COMPLETED, progress=100.0, result=result, completed_at=at,
-                           lease_expires_at=None, error_message=None, updated_at=at)
+                           lease_expires_at=None, updated_at=at)
 
     def failed(self, worker_id: str, attempt: int, error: str, at: datetime, backoff: Backoff) -> Job:
         """Back to the queue after a backoff while retries are left; FAILED (the dead letter) after."""
@@ -168,10 +169,12 @@ class Job(TenantOwned):
             raise InvalidTransition("job", self.status.value, "rescued (its lease has not expired)")
         if self.rescue_count >= max_rescues:
             return self.evolve(status=JobStatus.FAILED, rescue_count=self.rescue_count + 1, completed_at=at,
-                               error_message=f"its worker was lost {self.rescue_count + 1} times",
+                               error_message=f"its worker was lost {self.rescue_count + 1} times "
+                                             f"(last: {self.worker_id})",
                                lease_expires_at=None, updated_at=at)
         return self.evolve(status=JobStatus.QUEUED, rescue_count=self.rescue_count + 1, worker_id=None,
-                           lease_expires_at=None, scheduled_at=at, updated_at=at)
+                           lease_expires_at=None, scheduled_at=at, updated_at=at,
+                           error_message=f"the lease of {self.worker_id} (attempt {self.attempt}) expired")
 
     def cancelled(self, at: datetime) -> Job:
         JOB_LIFECYCLE.check(self.status, JobStatus.CANCELLED)
