@@ -19,5 +19,5 @@ class Waker(ABC):
     def wait(self, queue_name: str, timeout: float) -> bool:
         """Block until `queue_name` is notified or `timeout` seconds pass; whether it was notified."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most wakers hold nothing
         """Release what the waker holds (connections, threads)."""

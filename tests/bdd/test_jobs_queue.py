@@ -43,7 +43,8 @@ class Queue:
 
     def current(self, job: Job) -> Job:
         with self.container.jobs_unit_of_work().for_tenant(self.tenant) as uow:
-            return uow.jobs.get_by_id_or_raise(job.id)
+            found: Job = uow.jobs.get_by_id_or_raise(job.id)
+        return found
 
 
 @pytest.fixture
