@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from pydantic import JsonValue
+
 from application.console import Report
 from application.container import Container
 from application.jobs.use_cases import NewJob
@@ -17,7 +19,7 @@ QUEUE = "demo-exports"
 DEMO_TENANT = uuid.UUID("00000000-0000-4000-8000-00000000d0b5")
 
 
-def _export(context: JobContext) -> dict[str, object]:
+def _export(context: JobContext) -> dict[str, JsonValue]:
     context.report_progress(50)
     return {"rows": len(str(context.job.payload))}
 
