@@ -23,7 +23,9 @@ from adapters.sql.backend import SqlBackend
 from application.container import build_container
 from application.jobs.use_cases import NewJob
 from application.settings import Settings
-from domain.jobs.job import Job
+from domain.jobs.filters import JobFilters, PaginationParams
+from domain.jobs.job import Job, JobStatus
+from ports.jobs import JobsUnitOfWorkFactory
 from tests.conftest import jobs_units_on
 from tests.servers import PostgresServer, start_redis
 
@@ -49,6 +51,18 @@ def _worker(number: int, database_url: str, redis_url: str) -> subprocess.Popen[
                             stderr=subprocess.DEVNULL)
 
 
+def _wait_until_it_holds_jobs(units: JobsUnitOfWorkFactory, worker_id: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with units.system() as uow:
+            jobs, _ = uow.jobs.list_jobs_with_filters(JobFilters(status=JobStatus.RUNNING, queue_name=QUEUE),
+                                                      PaginationParams(size=100))
+        if any(job.worker_id == worker_id for job in jobs):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{worker_id} never claimed a job")
+
+
 def test_killed_workers_lose_no_job_and_double_none(postgres_server: PostgresServer,
                                                     postgres_storage: SqlBackend,
                                                     postgres_admin_engine: sa.Engine) -> None:
@@ -67,7 +81,8 @@ def test_killed_workers_lose_no_job_and_double_none(postgres_server: PostgresSer
         deaths: dict[str, float] = {}
         try:
             for number, victim in enumerate(workers[:3]):
-                time.sleep(rng.uniform(2.0, 6.0))
+                _wait_until_it_holds_jobs(units, f"worker-{number}")
+                time.sleep(rng.uniform(0.0, 2.0))  # a random moment of its work
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 deaths[f"worker-{number}"] = time.time()
