@@ -1,6 +1,7 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
 from adapters.sql.metadata import metadata
+from adapters.sql.metrics import metrics
 from adapters.sql.processing import processor_executions, purchased_processors, underwriting_processors
 from adapters.sql.rate_limit import rate_limit_counters
 from adapters.sql.reliability import actions, decisions, events, incidents, kill_switches, vendors, workflows
@@ -13,6 +14,7 @@ __all__ = [
     "incidents",
     "kill_switches",
     "metadata",
+    "metrics",
     "processor_executions",
     "purchased_processors",
     "rate_limit_counters",
