@@ -49,6 +49,18 @@ class _Recorded:
         self.samples.append((at, value))
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A series' running value now: what a scrape exposes (`adapters/prometheus/exporter.py`)."""
+
+    kind: MetricKind
+    key: SeriesKey
+    value: float
+    """A counter's total or a gauge's value; a histogram's sum of observations."""
+    buckets: tuple[tuple[float, int], ...] = ()
+    """A histogram's cumulative counts by upper bound, `+Inf` last."""
+
+
 @dataclass(slots=True)
 class _Histogram:
     bounds: tuple[float, ...]
@@ -138,6 +150,16 @@ class MetricsCollector:
         with self._lock:
             return [Series(key, tuple(recorded.samples)) for key, recorded in self._series.items()
                     if recorded.samples]
+
+    def readings(self) -> list[Reading]:
+        """Every counter, gauge and histogram with its running value, histograms whole."""
+        with self._lock:
+            found = [Reading(self._kinds[key.name], key, recorded.value) for key, recorded in self._series.items()
+                     if self._kinds.get(key.name) in (MetricKind.COUNTER, MetricKind.GAUGE)]
+            for key, histogram in self._histograms.items():
+                found.append(Reading(MetricKind.HISTOGRAM, key, self._series[histogram.sum_key].value,
+                                     tuple(zip(histogram.bounds, histogram.counts, strict=True))))
+        return found
 
     def drain(self) -> MetricsCollector:
         """A collector holding the samples recorded so far; this one keeps counting from its
