@@ -17,13 +17,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from domain.metrics.collector import MetricsCollector
+from domain.metrics.platform import LATENCY_BUCKETS, REPOSITORY_LATENCY, REPOSITORY_OPERATIONS
 
 R = TypeVar("R")
 
-OPERATIONS = "portside_repository_operations_total"
-LATENCY = "portside_repository_operation_seconds"
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-"""Seconds: a repository call is a round trip or a few, from half a millisecond up."""
 
 
 class RepositoryInstrumentation:
@@ -36,8 +33,8 @@ class RepositoryInstrumentation:
         return proxy  # type: ignore[no-any-return]
 
     def record(self, tags: dict[str, str], outcome: str, seconds: float) -> None:
-        self.collector.increment(OPERATIONS, {**tags, "outcome": outcome})
-        self.collector.observe(LATENCY, seconds, tags, buckets=LATENCY_BUCKETS)
+        self.collector.increment(REPOSITORY_OPERATIONS, {**tags, "outcome": outcome})
+        self.collector.observe(REPOSITORY_LATENCY, seconds, tags, buckets=LATENCY_BUCKETS)
 
     def timed(self, tags: dict[str, str], method: Callable[..., Any]) -> Callable[..., Any]:
         timer = self._timer

@@ -8,17 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.instrumentation import (
-    LATENCY,
-    OPERATIONS,
-    RepositoryInstrumentation,
-    instrument_repositories,
-)
+from adapters.instrumentation import RepositoryInstrumentation, instrument_repositories
 from adapters.memory.backend import MemoryBackend
 from adapters.memory.metrics import MemoryMetricsStore
 from adapters.rules.metrics import metrics_repositories
 from adapters.rules.tenancy import Tenants, tenancy_units
 from domain.metrics.collector import MetricsCollector
+from domain.metrics.platform import REPOSITORY_LATENCY as LATENCY
+from domain.metrics.platform import REPOSITORY_OPERATIONS as OPERATIONS
 from domain.metrics.time_range import TimeRange
 from domain.shared.errors import NotFound
 from domain.shared.ids import new_id
