@@ -63,7 +63,7 @@ class _Instrumented:
         object.__setattr__(self, "_tags", {"context": context, "repository": repository})
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: PLE0307 - isinstance looks here
+    def __class__(self) -> type:
         return type(self._target)
 
     def __getattr__(self, name: str) -> Any:

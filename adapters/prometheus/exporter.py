@@ -58,7 +58,7 @@ def registry_for(collector: MetricsCollector, *, tenant: str | None = None) -> C
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Scraped(collector, tenant))  # type: ignore[arg-type]
+    registry.register(_Scraped(collector, tenant))
     return registry
 
 

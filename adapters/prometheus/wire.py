@@ -61,10 +61,10 @@ def encode_write_request(series: Iterable[WireSeries]) -> bytes:
     request = _write_request_class()()
     for item in series:
         wire = request.timeseries.add()
-        for name, value in sorted(item.labels):
-            wire.labels.add(name=name, value=value)
-        for timestamp, value in item.samples:
-            wire.samples.add(timestamp=timestamp, value=value)
+        for name, text in sorted(item.labels):
+            wire.labels.add(name=name, value=text)
+        for timestamp, number in item.samples:
+            wire.samples.add(timestamp=timestamp, value=number)
     return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
 
 

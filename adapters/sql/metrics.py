@@ -132,14 +132,14 @@ class SqlMetricsStore(MetricsStore):
     def quantile(self, tenant: str, histogram: str, wanted: Labels, quantile: float, window: TimeRange) -> float:
         # Per bucket series: its count at the end less its count at the start (zero before its first
         # sample), never below zero; then summed per bound. Only the interpolation runs in Python.
-        by_series = dict(partition_by=_c.series_key, order_by=_c.timestamp_ms.desc())
         before_start = _c.timestamp_ms <= _millis("start")
         with self._transaction(tenant) as connection:
             ranked = (
                 sa.select(
                     _c.series_key, _c.tags[BUCKET_LABEL].as_string().label("bound"), _c.metric_value,
                     sa.case((before_start, 1), else_=0).label("before_start"),
-                    sa.func.row_number().over(**by_series).label("rank"),
+                    sa.func.row_number().over(partition_by=_c.series_key, order_by=_c.timestamp_ms.desc())
+                    .label("rank"),
                     sa.func.row_number().over(partition_by=(_c.series_key, sa.case((before_start, 1), else_=0)),
                                               order_by=_c.timestamp_ms.desc()).label("rank_in_part"),
                 )

@@ -13,7 +13,6 @@ from domain.shared.errors import StorageUnavailable
 from ports.metrics import MetricsRepositoryFactory
 
 
-
 class SaveRepositoryMetrics:
     """Hand the samples recorded so far to the metrics backend, under the platform's own tenant
     label. Call it on a timer (every few seconds) or at shutdown."""

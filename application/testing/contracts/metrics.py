@@ -48,7 +48,8 @@ def bucket_counts(observations: list[float], bounds: tuple[float, ...]) -> list[
 
 class MetricsContract:
     # -- series over a range --------------------------------------------------------------------
-    def test_a_counter_over_a_range_has_one_value_per_step(self, metrics_repositories: MetricsRepositoryFactory) -> None:
+    def test_a_counter_over_a_range_has_one_value_per_step(
+            self, metrics_repositories: MetricsRepositoryFactory) -> None:
         repository, start = tenant_repository(metrics_repositories), recent_minute()
         collector = MetricsCollector()
         for minute in range(5):
@@ -158,7 +159,8 @@ class MetricsContract:
         for index, value in enumerate(early):
             collector.observe("request_seconds", value, buckets=BUCKETS, at=start + timedelta(seconds=index))
         for index, value in enumerate(late):
-            collector.observe("request_seconds", value, buckets=BUCKETS, at=start + 2 * MINUTE + timedelta(seconds=index))
+            collector.observe("request_seconds", value, buckets=BUCKETS,
+                              at=start + 2 * MINUTE + timedelta(seconds=index))
         repository.save(collector)
 
         only_late = repository.get_percentile("request_seconds", Percentile(50), TimeRange.of(
@@ -193,7 +195,8 @@ class MetricsContract:
         assert slow_only == pytest.approx(histogram_quantile(0.9, bucket_counts(slow, BUCKETS)))
 
     # -- saving ---------------------------------------------------------------------------------
-    def test_saving_the_same_samples_again_stores_them_once(self, metrics_repositories: MetricsRepositoryFactory) -> None:
+    def test_saving_the_same_samples_again_stores_them_once(
+            self, metrics_repositories: MetricsRepositoryFactory) -> None:
         repository, start = tenant_repository(metrics_repositories), recent_minute()
         collector = MetricsCollector()
         for second in range(1, 4):
