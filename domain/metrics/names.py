@@ -52,6 +52,9 @@ def label_name(value: Any, field: str = "labels") -> str:
 def label_value(value: Any, field: str = "labels") -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"label values are text, got {type(value).__name__}")
+    if not value:
+        # Prometheus stores an empty value as no label at all: refused, so every backend agrees.
+        raise ValidationError(field, "label values must not be empty (leave the label out instead)")
     if len(value) > MAX_LABEL_VALUE_LENGTH:
         raise ValidationError(field, f"label values are at most {MAX_LABEL_VALUE_LENGTH} characters")
     return clean_text(value, field)

@@ -269,6 +269,7 @@ class MetricsContract:
         ("ok", {"le": "0.5"}, "tags"),
         ("ok", {"label": 3}, "tags"),
         ("ok", {"label": "nul\x00"}, "tags"),
+        ("ok", {"label": ""}, "tags"),
         ("ok", ["label"], "tags"),
     ])
     def test_bad_names_and_tags_are_refused_by_field(self, metrics_repositories: MetricsRepositoryFactory,
