@@ -24,7 +24,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 demo: $(BASE_STAMP)
 	$(BIN)/portside demo
 
-# redis-server and PostgreSQL 15 from Debian's packages, when they are not on the machine yet.
+# redis-server, PostgreSQL 15 and Prometheus from Debian's packages, when they are not on the machine yet.
 system-packages:
 	bash .ci/install-system-packages
 

@@ -24,6 +24,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 from adapters.clock import SystemClock
+from adapters.instrumentation import instrumented
 from adapters.records.store import RecordStore
 from domain.shared.entity import Entity
 from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive, UnitOfWorkNotOwned, Unsupported
@@ -152,7 +153,8 @@ class ContextUnitOfWork(UnitOfWork):
         self._live_guard()
         found = self._repositories.get(name)
         if found is None:
-            found = self._repositories[name] = build()
+            # Wrapped only while `adapters.instrumentation` is on (opt-in); else `build()` itself.
+            found = self._repositories[name] = instrumented(type(self).__name__, name, build())
         return found
 
     def store(self, schema: RecordSchema[E]) -> RecordStore[E]:

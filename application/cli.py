@@ -11,13 +11,15 @@ from dependency_injector import providers
 
 from adapters.bigquery.client import check_bigquery
 from adapters.clock import OffsetClock
+from adapters.prometheus.client import check_prometheus
 from adapters.redis.client import check_redis
 from adapters.sql import migrate
 from adapters.sql.health import check_database
 from application.console import Report, render_table
-from application.container import Container, build_container
+from application.container import Container, build_container, instrument_repository_metrics
 from application.demo import SCENARIOS
 from application.jobs.console import print_stats, run_worker
+from application.metrics.use_cases import summarise_operations
 from application.settings import Settings
 from domain.shared.errors import PortsideError
 from ports.health import HealthReport
@@ -62,7 +64,37 @@ def doctor(container: Container) -> list[HealthReport]:
     else:
         reports.append(HealthReport("bigquery", "-", False, "set PORTSIDE_BIGQUERY_PROJECT to use it",
                                     configured=False))
+    reports.append(_check_metrics(container))
     return reports
+
+
+# -- metrics (spec 002) ----------------------------------------------------------------------------
+def _check_metrics(container: Container) -> HealthReport:
+    backend = container.settings().metrics_store_backend
+    if backend == "prometheus":
+        report = check_prometheus(container.prometheus_http())
+        return HealthReport("metrics", report.target, report.reachable, f"on {report.detail}")
+    where = "series kept in process" if backend == "memory" else "series in the database's metrics table"
+    return HealthReport("metrics", backend, True, where)
+
+
+def repository_metrics_report(container: Container, out: Report) -> None:
+    """`portside doctor --metrics`: a read through each context's repositories with the
+    instrumentation on, its counts and latencies stored in the metrics backend, and printed."""
+    collector = instrument_repository_metrics(container)
+    try:
+        with container.tenancy_unit_of_work().system() as tenancy_uow:
+            tenants = tenancy_uow.tenants.count()
+        with container.reliability_unit_of_work().system() as reliability_uow:
+            vendors = reliability_uow.vendors.count()
+    finally:
+        instrument_repository_metrics(container, on=False)
+    rows = [[row.context, row.repository, row.method, row.calls, row.failures,
+             "-" if row.p95_ms is None else row.p95_ms] for row in summarise_operations(collector)]
+    stored = container.save_repository_metrics()()
+    out.heading(f"Repository operations ({tenants} tenants, {vendors} vendors read)")
+    out.table(["context", "repository", "method", "calls", "failures", "p95 ms"], rows)
+    out.note(f"{stored} samples stored on the {container.settings().metrics_store_backend} metrics backend")
 
 
 def run_database_step(args: argparse.Namespace, settings: Settings, out: Report) -> int:
@@ -105,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="overrides PORTSIDE_DATABASE_URL")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create or upgrade the schema of the configured database")
-    commands.add_parser("doctor", help="check every configured backend")
+    doctor_command = commands.add_parser("doctor", help="check every configured backend")
+    doctor_command.add_argument("--metrics", action="store_true",
+                                help="also read through the repositories and print their operation metrics")
     database = commands.add_parser("db", help="migrations as operators run them (Alembic underneath)")
     steps = database.add_subparsers(dest="step", required=True)
     upgrade = steps.add_parser("upgrade", help="bring the schema to REV (default: the newest)")
@@ -152,7 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results = doctor(container)
                 rows = [[r.backend, r.target, _status(r), r.detail] for r in results]
                 print(render_table(["backend", "target", "status", "detail"], rows))
-                return 0 if all(r.reachable for r in results if r.configured) else 1
+                healthy = all(r.reachable for r in results if r.configured)
+                if healthy and args.metrics:
+                    repository_metrics_report(container, report)
+                return 0 if healthy else 1
             # Time flows as usual, but the demo may skip ahead (past a breaker's cool-down).
             container.clock.override(providers.Object(OffsetClock()))
             backend = settings.default_backend

@@ -7,7 +7,7 @@ the embedded SQLite file to PostgreSQL, or a test to memory, by configuration al
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -16,11 +16,16 @@ from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
 from adapters.clock import ManualClock, SystemClock
+from adapters.instrumentation import RepositoryInstrumentation, instrument_repositories
 from adapters.memory.backend import MemoryBackend
+from adapters.memory.metrics import MemoryMetricsStore
 from adapters.memory.rate_limit import MemoryRateCounter
+from adapters.prometheus.client import PrometheusHttp, PrometheusSettings
+from adapters.prometheus.metrics import PrometheusMetricsStore
 from adapters.redis.client import RedisSettings, create_redis_client
 from adapters.redis.rate_limit import RedisRateCounter
 from adapters.rules.jobs import jobs_units
+from adapters.rules.metrics import metrics_repositories
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
@@ -28,6 +33,7 @@ from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
 from adapters.sql.jobs import SqlJobQueries
+from adapters.sql.metrics import SqlMetricsStore
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.rate_limit import SqlRateCounter
 from adapters.wakeups.local import LocalWaker
@@ -35,10 +41,12 @@ from adapters.wakeups.postgres import PostgresWaker
 from adapters.wakeups.redis import RedisWaker
 from application.catalog import as_catalog, load_catalog
 from application.jobs import use_cases as jobs
+from application.metrics import use_cases as metrics
 from application.processing import executions, subscriptions
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
 from application.tenancy import use_cases as tenancy
+from domain.metrics.collector import MetricsCollector
 from ports.wakeups import Waker
 
 
@@ -120,6 +128,25 @@ def _bigquery_settings(settings: Settings) -> BigQuerySettings:
     )
 
 
+# -- metrics (spec 002) ------------------------------------------------------------------------------
+def _prometheus_settings(settings: Settings) -> PrometheusSettings:
+    if settings.prometheus_url is None:
+        raise LookupError("PORTSIDE_PROMETHEUS_URL is not set")
+    return PrometheusSettings(url=settings.prometheus_url, timeout_seconds=settings.prometheus_timeout,
+                              retries=settings.prometheus_retries)
+
+
+def _open_prometheus_http(settings: PrometheusSettings) -> Iterator[PrometheusHttp]:
+    """A resource: `shutdown_resources()` closes its connection pool."""
+    http = PrometheusHttp(settings)
+    yield http
+    http.close()
+
+
+def _prometheus_history(settings: Settings) -> timedelta:
+    return timedelta(days=settings.prometheus_history_days)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     clock = providers.Singleton(SystemClock)
@@ -181,6 +208,22 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisRateCounter, redis_client),
     )
 
+    # -- metrics (spec 002): one store per configuration, repositories bound to a tenant each --------
+    prometheus_settings = providers.Singleton(_prometheus_settings, settings)
+    prometheus_http = providers.Resource(_open_prometheus_http, prometheus_settings)
+    metrics_store = providers.Selector(
+        providers.Callable(lambda settings: settings.metrics_store_backend, settings),
+        memory=providers.Singleton(MemoryMetricsStore),
+        sql=providers.Singleton(SqlMetricsStore, sql_database),
+        prometheus=providers.Singleton(PrometheusMetricsStore, prometheus_http,
+                                       providers.Callable(_prometheus_history, settings)),
+    )
+    metrics_repository = providers.Singleton(metrics_repositories, metrics_store)
+    repository_metrics = providers.Singleton(MetricsCollector, clock.provided.now)
+    """The repositories' own counts and latencies, while `instrument_repository_metrics` has them on."""
+    save_repository_metrics = providers.Factory(metrics.SaveRepositoryMetrics, metrics_repository,
+                                                repository_metrics)
+
     create_tenant = providers.Factory(tenancy.CreateTenant, tenancy_unit_of_work, clock)
     create_tenants = providers.Factory(tenancy.CreateTenants, tenancy_unit_of_work, clock)
     get_tenant = providers.Factory(tenancy.GetTenant, tenancy_unit_of_work)
@@ -227,7 +270,7 @@ class Container(containers.DeclarativeContainer):
     get_job_stats = providers.Factory(jobs.GetJobStats, jobs_unit_of_work)
 
 
-__all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]
+__all__ = ["Container", "ManualClock", "build_container", "in_memory_container", "instrument_repository_metrics"]
 
 
 def build_container(settings: Settings | None = None, *, catalog: object = None) -> Container:
@@ -238,7 +281,17 @@ def build_container(settings: Settings | None = None, *, catalog: object = None)
         container.settings.override(providers.Object(settings))
     if catalog is not None:
         container.catalog.override(providers.Object(as_catalog(catalog, "catalog")))
+    if container.settings().metrics_instrument_repositories:
+        instrument_repository_metrics(container)
     return container
+
+
+def instrument_repository_metrics(container: Container, on: bool = True) -> MetricsCollector:
+    """Count and time every repository call of this process into `container.repository_metrics()`
+    (process-wide: units of work are built by every container alike); `on=False` stops it."""
+    collector: MetricsCollector = container.repository_metrics()
+    instrument_repositories(RepositoryInstrumentation(collector) if on else None)
+    return collector
 
 
 def in_memory_container(start: datetime | None = None, *, catalog: object = None) -> Container:

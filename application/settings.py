@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     bigquery_location: str = "US"
     bigquery_maximum_bytes_billed: int = Field(default=10 * 1024**3, gt=0)
 
+    # -- metrics (spec 002) ------------------------------------------------------------------------
+    metrics_backend: Literal["memory", "sql", "prometheus"] | None = None
+    """Where metric series go; by default Prometheus when `prometheus_url` is set, else beside the data."""
+    prometheus_url: str | None = None
+    """`http://host:9090` of a Prometheus started with `--web.enable-remote-write-receiver`."""
+    prometheus_timeout: float = Field(default=5.0, gt=0)
+    prometheus_retries: int = Field(default=2, ge=0, le=10)
+    prometheus_history_days: int = Field(default=15, ge=1)
+    """How far back Prometheus reads look (its own retention is 15 days by default)."""
+    metrics_instrument_repositories: bool = False
+    """Count and time every repository method call into the container's `repository_metrics`."""
+
     @field_validator("database_url", "database_migration_url")
     @classmethod
     def _known_database(cls, url: str | None) -> str | None:
@@ -78,6 +90,12 @@ class Settings(BaseSettings):
     def rate_counter_backend(self) -> str:
         """Vendor call counts live in Redis when it is configured, else beside the reliability data."""
         return "redis" if self.redis_url else self.backend_for("reliability")
+
+    @property
+    def metrics_store_backend(self) -> str:
+        if self.metrics_backend is not None:
+            return self.metrics_backend
+        return "prometheus" if self.prometheus_url else self.default_backend
 
     @property
     def default_backend(self) -> Backend:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from adapters.clock import ManualClock
 from adapters.memory.backend import MemoryBackend
 from adapters.rules.jobs import jobs_units
+from adapters.rules.metrics import metrics_repositories
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
@@ -27,6 +28,7 @@ from adapters.sql.processing import SqlExecutionQueries
 from adapters.transactions import Backend
 from domain.jobs.backoff import Backoff
 from ports.jobs import JobsUnitOfWorkFactory
+from ports.metrics import MetricsRepositoryFactory
 from ports.processing import ProcessingUnitOfWorkFactory
 from ports.reliability import ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
@@ -37,9 +39,11 @@ if TYPE_CHECKING:
 from tests.servers import (
     BigQueryEmulator,
     PostgresServer,
+    PrometheusServer,
     RedisServer,
     start_bigquery_emulator,
     start_postgres,
+    start_prometheus,
     start_redis,
 )
 
@@ -203,3 +207,46 @@ def bigquery_database(bigquery_emulator: BigQueryEmulator) -> Iterator[BigQueryD
     yield BigQueryDatabase(client, settings)
     drop_schema(client, settings)
     client.close()  # type: ignore[no-untyped-call]
+
+
+# -- metrics: the repositories on each backend, Prometheus included --------------------------------
+METRICS_BACKENDS = (*BACKENDS, "prometheus")
+
+
+@pytest.fixture(scope="session")
+def prometheus_server() -> Iterator[PrometheusServer]:
+    with start_prometheus() as server:
+        yield server
+
+
+@pytest.fixture
+def memory_metrics() -> MetricsRepositoryFactory:
+    from adapters.memory.metrics import MemoryMetricsStore
+
+    return metrics_repositories(MemoryMetricsStore())
+
+
+@pytest.fixture
+def sqlite_metrics(sqlite_database: SqlDatabase) -> MetricsRepositoryFactory:
+    from adapters.sql.metrics import SqlMetricsStore
+
+    return metrics_repositories(SqlMetricsStore(sqlite_database))
+
+
+@pytest.fixture
+def postgres_metrics(postgres_database: SqlDatabase) -> MetricsRepositoryFactory:
+    """As the application role: row-level security confines the metrics table too."""
+    from adapters.sql.metrics import SqlMetricsStore
+
+    return metrics_repositories(SqlMetricsStore(postgres_database))
+
+
+@pytest.fixture
+def prometheus_metrics(prometheus_server: PrometheusServer) -> Iterator[MetricsRepositoryFactory]:
+    """Prometheus keeps what earlier tests wrote: the contract writes under tenants of its own."""
+    from adapters.prometheus.client import PrometheusHttp, PrometheusSettings
+    from adapters.prometheus.metrics import PrometheusMetricsStore
+
+    http = PrometheusHttp(PrometheusSettings(url=prometheus_server.url))
+    yield metrics_repositories(PrometheusMetricsStore(http))
+    http.close()

@@ -1,4 +1,4 @@
-"""Real PostgreSQL, Redis and BigQuery-emulator servers for a test session.
+"""Real PostgreSQL, Redis, Prometheus and BigQuery-emulator servers for a test session.
 
 Each ``start_*`` context manager starts one server on a loopback port inside
 a fresh temporary directory and stops it on exit. The directory (logs
@@ -40,6 +40,7 @@ PG_APP_ROLE = "portside_app"
 PG_APP_PASSWORD = "portside_app"
 PG_STARTUP_TIMEOUT = 60.0
 REDIS_STARTUP_TIMEOUT = 30.0
+PROMETHEUS_STARTUP_TIMEOUT = 60.0
 
 # Database names are interpolated into URLs and DSNs; restricting them to
 # plain identifiers means neither needs quoting.
@@ -643,3 +644,85 @@ def start_bigquery_emulator(
                 yield emulator
             finally:
                 threaded.stop()
+
+
+# --------------------------------------------------------------------------
+# Prometheus (Debian's package), receiving remote write
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrometheusServer:
+    host: str
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+PROMETHEUS_OUT_OF_ORDER_WINDOW = "30d"
+"""Tests write samples in the past, and in any order across series: without an out-of-order window
+Prometheus refuses samples older than its newest sample minus an hour ("out of bounds")."""
+
+_PROMETHEUS_CONFIG = f"""\
+# Nothing is scraped: the tests push with remote write.
+global:
+  evaluation_interval: 1h
+storage:
+  tsdb:
+    out_of_order_time_window: {PROMETHEUS_OUT_OF_ORDER_WINDOW}
+"""
+
+
+def find_prometheus() -> Path:
+    for candidate in (shutil.which("prometheus"), "/usr/bin/prometheus"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise ServerUnavailable("prometheus not found; install it with `apt-get install prometheus`")
+
+
+def _prometheus_ready(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/-/ready", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def start_prometheus(base_dir: Path | None = None) -> Iterator[PrometheusServer]:
+    """Run a throwaway Prometheus with its remote-write receiver enabled and nothing to scrape.
+
+    Needs 2.39 or newer for `out_of_order_time_window` (Debian 12 ships 2.42).
+    """
+    executable = find_prometheus()
+    with _session_dir("portside-prometheus-", base_dir, "prometheus") as root:
+        log_path = root / "prometheus.log"
+        config = root / "prometheus.yml"
+        config.write_text(_PROMETHEUS_CONFIG)
+        port = free_port()
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                [
+                    str(executable),
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={root / 'data'}",
+                    f"--web.listen-address={LOOPBACK}:{port}",
+                    "--web.enable-remote-write-receiver",
+                    "--storage.tsdb.retention.time=60d",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=root,
+            )
+        server = PrometheusServer(host=LOOPBACK, port=port, data_dir=root / "data", process=proc)
+        try:
+            _wait_until_ready("prometheus", lambda: _prometheus_ready(server.url), proc,
+                              PROMETHEUS_STARTUP_TIMEOUT, log_path)
+            yield server
+        finally:
+            _stop_process(proc)

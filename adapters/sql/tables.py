@@ -2,6 +2,7 @@
 
 from adapters.sql.jobs import chunk_tasks, processing_jobs, processing_tasks
 from adapters.sql.metadata import metadata
+from adapters.sql.metrics import metrics
 from adapters.sql.processing import processor_executions, purchased_processors, underwriting_processors
 from adapters.sql.rate_limit import rate_limit_counters
 from adapters.sql.reliability import actions, decisions, events, incidents, kill_switches, vendors, workflows
@@ -15,6 +16,7 @@ __all__ = [
     "incidents",
     "kill_switches",
     "metadata",
+    "metrics",
     "processing_jobs",
     "processing_tasks",
     "processor_executions",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from application.console import Report
 from application.container import Container
-from application.demo import jobs, processing, reliability, tenancy
+from application.demo import jobs, metrics, processing, reliability, tenancy
 
 Scenario = Callable[[Container, Report], None]
 
@@ -15,4 +15,5 @@ SCENARIOS: dict[str, Scenario] = {
     "reliability": reliability.run,
     "processing": processing.run,
     "jobs": jobs.run,
+    "metrics": metrics.run,
 }

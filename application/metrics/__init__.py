@@ -1,0 +1,1 @@
+"""Metrics use cases: storing the repositories' own measurements, and reading them back."""
