@@ -1,5 +1,6 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
+from adapters.sql.cache import cache_entries
 from adapters.sql.metadata import metadata
 from adapters.sql.processing import processor_executions, purchased_processors, underwriting_processors
 from adapters.sql.rate_limit import rate_limit_counters
@@ -8,6 +9,7 @@ from adapters.sql.tenancy import tenants
 
 __all__ = [
     "actions",
+    "cache_entries",
     "decisions",
     "events",
     "incidents",
