@@ -6,7 +6,6 @@ fixture). The same suite runs on memory, Redis, SQLite, PostgreSQL and the multi
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from application.testing.racing import race
 from domain.shared.errors import ValidationError
 from ports.caching import Cache, CacheProvider
 
@@ -32,25 +32,6 @@ def _nested(depth: int) -> list[Any]:
     for _ in range(depth):
         value = [value]
     return value
-
-
-def _race(threads: int, work: Any) -> list[BaseException]:
-    barrier = threading.Barrier(threads)
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait(10)
-            work()
-        except BaseException as error:  # reported by the caller, not lost in the thread
-            failures.append(error)
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    return failures
 
 
 class CacheContract:
@@ -148,7 +129,7 @@ class CacheContract:
         assert cache.get("name") == "text"
 
     def test_concurrent_increments_lose_nothing(self, cache: Cache) -> None:
-        assert _race(8, lambda: [cache.increment("hits", ttl=60) for _ in range(25)]) == []
+        assert race(lambda _: [cache.increment("hits", ttl=60) for _ in range(25)], range(8)) == []
         assert cache.get("hits") == 200
 
     def test_expire_sets_a_new_ttl(self, cache: Cache) -> None:
@@ -190,7 +171,7 @@ class CacheContract:
             time.sleep(0.2)
             return "computed"
 
-        assert _race(32, lambda: answers.append(cache.get_or_set("hot", load, ttl=60))) == []
+        assert race(lambda _: answers.append(cache.get_or_set("hot", load, ttl=60)), range(32)) == []
         assert len(calls) == 1
         assert answers == ["computed"] * 32
 
