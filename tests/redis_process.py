@@ -14,8 +14,8 @@ from tests.servers import LOOPBACK, REDIS_STARTUP_TIMEOUT, _redis_answers_ping, 
 
 
 class OwnedRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port if port is not None else free_port()
         self.root = Path(tempfile.mkdtemp(prefix="portside-redis-owned-"))
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -147,7 +147,7 @@ def test_the_outage_journal_is_replayed_to_a_redis_that_kept_its_data(
     cache.set_many({"deleted": 1, "workspace:1:a": 2, "workspace:1:b": 3, "replaced": "old", "kept": 4}, ttl=600)
     raw = _raw(owned_redis)
     paused_until = time.monotonic() + 3.0
-    raw.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+    raw.client_pause(3000)
     assert cache.get("kept") is None  # timed out: served by the stand-in, which does not have it
     assert fallback.degraded
     cache.delete("deleted")

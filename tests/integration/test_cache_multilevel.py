@@ -148,18 +148,19 @@ def test_processes_missing_one_key_call_the_loader_once(open_space: Callable[...
     assert answers == [{"expensive": "yes"}] * 40
 
 
-def test_a_hundred_threads_missing_one_key_call_the_loader_once(open_space: Callable[..., CacheSpace]) -> None:
-    for space in (open_space(), build_cache_space(CacheSettings(tiers=("memory",)))):
-        cache = space.for_tenant(TENANT)
-        calls: list[int] = []
+@pytest.mark.parametrize("tiers", [("memory",), ("memory", "redis", "sql")])
+def test_a_hundred_threads_missing_one_key_call_the_loader_once(open_space: Callable[..., CacheSpace],
+                                                                tiers: tuple[str, ...]) -> None:
+    cache = open_space(tiers).for_tenant(TENANT)
+    calls: list[int] = []
 
-        def load() -> int:
-            calls.append(1)
-            time.sleep(0.2)
-            return 7
+    def load() -> int:
+        calls.append(1)
+        time.sleep(0.2)
+        return 7
 
-        assert race(lambda _: cache.get_or_set("stampede", load, ttl=60), range(100)) == []
-        assert len(calls) == 1
+    assert race(lambda _: cache.get_or_set("stampede", load, ttl=60), range(100)) == []
+    assert len(calls) == 1
 
 
 def test_an_invalidation_during_a_load_keeps_the_loaded_value_out(open_space: Callable[..., CacheSpace]) -> None:
