@@ -175,6 +175,9 @@ class FallbackTier(Tier):
     def exists(self, key: str) -> bool:
         return self._call(lambda tier: tier.exists(key))
 
+    def peek(self, key: str) -> Entry | None:
+        return self._call(lambda tier: tier.peek(key))
+
     # -- reporting --------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
         primary, standby = self.primary.counts(), self.standby.counts()

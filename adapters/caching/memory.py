@@ -67,6 +67,9 @@ class MemoryTier(Tier):
                 found[key] = entry
         return found
 
+    def peek(self, key: str) -> Entry | None:
+        return self.remaining(key)
+
     def remaining(self, key: str) -> Entry | None:
         """The live entry without counting a read or moving it (for checks that are not reads)."""
         with self._lock:

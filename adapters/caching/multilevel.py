@@ -109,6 +109,10 @@ class MultiLevelTier(Tier):
             with self._lock:
                 self._promotions[index] += len(entries)
 
+    def peek(self, key: str) -> Entry | None:
+        # A value stored by a finished flight is in every tier, the first included.
+        return self.levels[0].tier.peek(key)
+
     def exists(self, key: str) -> bool:
         return any(level.tier.exists(key) for level in self.levels)
 

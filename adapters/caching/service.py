@@ -187,7 +187,7 @@ class TieredCache(Cache):
         return loaded
 
     def _load(self, full: str, loader: Callable[[], Any], seconds: float, flight: Flight) -> Any:
-        again = self._tier.get(full)  # a flight that ended between our miss and our lead stored it
+        again = self._tier.peek(full)  # a flight that ended between our miss and our lead stored it
         if again is not None:
             return again.value
         lock, token = self._space.lock, None
@@ -211,13 +211,13 @@ class TieredCache(Cache):
             except StorageUnavailable:
                 return None, None
             if token is not None:
-                stored = self._tier.get(full)  # the holder before us may have just finished
+                stored = self._tier.peek(full)  # the holder before us may have just finished
                 if stored is not None:
                     self._release(lock, full, token)
                     return None, stored
                 return token, None
             time.sleep(LOCK_POLL_SECONDS)
-            stored = self._tier.get(full)
+            stored = self._tier.peek(full)
             if stored is not None:
                 return None, stored
             if time.monotonic() > deadline:

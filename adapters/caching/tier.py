@@ -69,6 +69,10 @@ class Tier(ABC):
     def exists(self, key: str) -> bool:
         return self.get(key) is not None
 
+    def peek(self, key: str) -> Entry | None:
+        """The live entry, not counted as a read (checks that are not the caller's reads)."""
+        return self.get(key)
+
     @abstractmethod
     def counts(self) -> tuple[int, int]:
         """(hits, misses) of reads since the tier was made."""

@@ -106,6 +106,11 @@ class RedisTier(Tier):
         self._reads.record(raw is not None, raw is None)
         return None if raw is None else _entry(raw)
 
+    def peek(self, key: str) -> Entry | None:
+        with redis_errors("GET"):
+            raw = self._client.get(key)
+        return None if raw is None else _entry(raw)
+
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
         if not keys:
             return {}

@@ -109,6 +109,12 @@ class SqlTier(Tier):
         self._reads.record(len(found), len(keys) - len(found))
         return found
 
+    def peek(self, key: str) -> Entry | None:
+        query = sa.select(_C.value, _C.expires_at).where(_C.cache_key == key, _C.expires_at > _moment(self._now()))
+        with translated(ENTITY), self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _entry(row.value, row.expires_at)
+
     def exists(self, key: str) -> bool:
         query = sa.select(_C.id).where(_C.cache_key == key, _C.expires_at > _moment(self._now()))
         with translated(ENTITY), self._engine.connect() as connection:

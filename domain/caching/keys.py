@@ -41,6 +41,8 @@ def ttl_seconds(value: Any, field: str = "ttl") -> float:
     seconds = float(value)
     if not math.isfinite(seconds):
         raise ValidationError(field, "must be a finite number of seconds")
+    if seconds <= 0:
+        raise ValidationError(field, f"must be a positive number of seconds, got {value!r}")
     if seconds < MIN_TTL_SECONDS:
         raise ValidationError(field, f"must be at least {MIN_TTL_SECONDS} s, got {value!r}")
     if seconds > MAX_TTL_SECONDS:
