@@ -110,8 +110,12 @@ class MultiLevelTier(Tier):
                 self._promotions[index] += len(entries)
 
     def peek(self, key: str) -> Entry | None:
-        # A value stored by a finished flight is in every tier, the first included.
-        return self.levels[0].tier.peek(key)
+        # Every tier: the value another process stored is in the shared tiers, not in our L1.
+        for level in self.levels:
+            entry = level.tier.peek(key)
+            if entry is not None:
+                return entry
+        return None
 
     def exists(self, key: str) -> bool:
         return any(level.tier.exists(key) for level in self.levels)
@@ -215,6 +219,6 @@ class MultiLevelTier(Tier):
 
 
 def _capped(entry: Entry, cap_seconds: float | None, now: float) -> Entry:
-    if cap_seconds is None or entry.expires_at <= now + cap_seconds:
-        return entry
-    return Entry(entry.value, entry.text, now + cap_seconds)
+    if cap_seconds is None or entry.final <= now + cap_seconds:
+        return Entry(entry.value, entry.text, entry.final) if entry.expires_at != entry.final else entry
+    return Entry(entry.value, entry.text, now + cap_seconds, entry.final)

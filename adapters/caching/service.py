@@ -121,8 +121,8 @@ class TieredCache(Cache):
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         fulls = [self._full(key) for key in sequence(keys, "keys")]
         found = self._tier.get_many(fulls)
-        start = len(self._prefix)
-        return {full[start:]: entry.value for full, entry in found.items()}
+        return {key: entry.value for key, full in zip(keys, fulls, strict=True)
+                if (entry := found.get(full)) is not None}
 
     def get_keys(self, pattern: str) -> list[str]:
         start = len(self._prefix)
@@ -178,7 +178,7 @@ class TieredCache(Cache):
         early = None if early_recompute is None else ttl_seconds(early_recompute, "early_recompute")
         entry = self._tier.get(full)
         if entry is not None:
-            if early is not None and entry.expires_at - self._space.now() < early:
+            if early is not None and entry.final - self._space.now() < early:
                 recomputed: T = self._recompute_early(full, loader, seconds, entry)
                 return recomputed
             cached: T = entry.value

@@ -20,15 +20,19 @@ Now = Callable[[], float]
 
 
 class Entry:
-    __slots__ = ("expires_at", "text", "value")
+    __slots__ = ("expires_at", "final", "text", "value")
 
-    def __init__(self, value: Any, text: str, expires_at: float) -> None:
+    def __init__(self, value: Any, text: str | bytes, expires_at: float, final: float | None = None) -> None:
         self.value = value
         self.text = text
+        """The JSON text; bytes when it came from Redis (decoding it to str would only cost time)."""
         self.expires_at = expires_at
+        """When this tier's copy expires (capped in a multi-level cache)."""
+        self.final = expires_at if final is None else final
+        """When the value itself expires (its full TTL): what early recompute and promotion use."""
 
     def __repr__(self) -> str:
-        return f"Entry({self.text[:40]!r}, expires_at={self.expires_at:.3f})"
+        return f"Entry({self.text[:40]!r}, expires_at={self.expires_at:.3f}, final={self.final:.3f})"
 
 
 class Tier(ABC):

@@ -2,8 +2,9 @@
 read-modify-write operations, never KEYS, never pickle.
 
 A stored value is `<expiry in ms since the epoch>:<JSON text>`. Redis expires the key itself (the
-key is written with `PX`); the expiry inside the value is what lets a read promote the entry into
-the memory tier with its remaining time to live from one MGET, with no PTTL per key. The expiry
+key is written with `PX`, capped at the L2 cap); the value's own expiry inside is what lets a read
+promote the entry into the memory tier with its remaining time to live from one MGET, with no PTTL
+per key, and lets early recompute see when the value really expires. The expiry
 is computed from this host's clock: hosts of one deployment are assumed to agree within the
 accuracy of promotion (a skew shortens or lengthens an L1 copy's life by that skew, never past the
 L1 cap).
@@ -80,9 +81,9 @@ def redis_errors(what: str) -> Iterator[None]:
 
 def _entry(raw: bytes | str) -> Entry:
     data = raw.encode() if isinstance(raw, str) else raw
-    head, _, body = data.partition(b":")
-    text = body.decode()
-    return Entry(decode(text), text, int(head) / 1000)
+    colon = data.index(b":")
+    body = data[colon + 1:]  # kept as bytes: json reads them as they are, the memory tier counts their length
+    return Entry(decode(body), body, int(data[:colon]) / 1000)
 
 
 class RedisTier(Tier):
@@ -123,9 +124,12 @@ class RedisTier(Tier):
     def set_many(self, entries: Mapping[str, Entry]) -> None:
         with redis_errors("SET"), self._client.pipeline(transaction=False) as pipeline:
             for key, entry in entries.items():
-                expiry_ms, px = self._px(entry.expires_at)
-                if px > 0:
-                    pipeline.set(key, f"{expiry_ms}:{entry.text}", px=px)
+                _, px = self._px(entry.expires_at)
+                if px > 0:  # the value's own expiry inside, this copy's (capped) one as PX
+                    text = entry.text
+                    final_ms = int(entry.final * 1000)
+                    payload = f"{final_ms}:{text}" if isinstance(text, str) else b"%d:%b" % (final_ms, text)
+                    pipeline.set(key, payload, px=px)
                 else:
                     pipeline.unlink(key)  # already expired: what was there is outdated too
             pipeline.execute()
