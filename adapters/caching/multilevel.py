@@ -72,14 +72,16 @@ class MultiLevelTier(Tier):
         self._bus = bus
         self._now = now
         self._promotions = [0] * len(self.levels)
+        self._first_get = self.levels[0].tier.get
+        self._single = len(self.levels) == 1
         self._lock = threading.Lock()
         if bus is not None:
             bus.subscribe(self._drop_local)
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, key: str) -> Entry | None:
-        first = self.levels[0].tier.get(key)
-        if first is not None or len(self.levels) == 1:
+        first = self._first_get(key)
+        if first is not None or self._single:
             return first  # the hot path: one L1 lookup
         for depth in range(1, len(self.levels)):
             entry = self.levels[depth].tier.get(key)
