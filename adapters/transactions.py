@@ -15,6 +15,7 @@ A backend (memory, SQL, BigQuery) supplies transaction primitives and record sto
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,8 @@ from domain.shared.scope import TenantScope
 from ports.clock import Clock
 from ports.records import RecordSchema
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("portside.transactions")
 
 TxT = TypeVar("TxT")
 SavepointT = TypeVar("SavepointT")
@@ -116,6 +119,8 @@ class Backend(ABC, Generic[TxT, SavepointT]):
 class _ActiveTransaction:
     transaction: Any
     scope: TenantScope
+    after_commit: list[Callable[[], None]]
+    """Shared by every unit of work joining the transaction: run once it has committed."""
 
 
 # The mapping is never mutated, only replaced (`{**old, key: new}`), so a shared empty default is safe.
@@ -130,6 +135,10 @@ class _Frame:
     savepoint: Any | None
     """None: this frame began the transaction (it commits it); else the frame's savepoint."""
     token: Token[Mapping[object, _ActiveTransaction]] | None
+    after_commit: list[Callable[[], None]]
+    mark: int = 0
+    """How many after-commit hooks were registered before this frame began (or last committed):
+    rolling the frame back drops the ones registered since."""
 
 
 class ContextUnitOfWork(UnitOfWork):
@@ -177,11 +186,13 @@ class ContextUnitOfWork(UnitOfWork):
         if active is not None:
             if active.scope != self.scope:
                 raise TenantScopeRequired(f"cannot join the active unit of work of {active.scope} from {self.scope}")
-            frame = _Frame(active.transaction, backend.savepoint(active.transaction), None)
+            hooks = active.after_commit
+            frame = _Frame(active.transaction, backend.savepoint(active.transaction), None, hooks, len(hooks))
         else:
             transaction = backend.begin(self.scope)
-            token = _ACTIVE.set({**_ACTIVE.get(), backend.key: _ActiveTransaction(transaction, self.scope)})
-            frame = _Frame(transaction, None, token)
+            hooks = []
+            token = _ACTIVE.set({**_ACTIVE.get(), backend.key: _ActiveTransaction(transaction, self.scope, hooks)})
+            frame = _Frame(transaction, None, token, hooks)
         if self._guard is None:
             self._guard = Guard(current_owner())
         self._frames.append(frame)
@@ -195,17 +206,21 @@ class ContextUnitOfWork(UnitOfWork):
     ) -> None:
         self._live_guard()
         frame = self._frames.pop()
+        committed = False
         try:
             if exc_type is not None:
                 self._rollback_frame(frame)
             else:
                 self._commit_frame(frame)
+                committed = frame.savepoint is None
         finally:
             if frame.token is not None:
                 _ACTIVE.reset(frame.token)
                 self._backend.close(frame.transaction)
             if not self._frames:
                 self._end_block()
+        if committed:
+            _run_hooks(frame.after_commit)  # outside the transaction: a hook may open units of work
 
     def _end_block(self) -> None:
         if self._guard is not None:
@@ -217,6 +232,19 @@ class ContextUnitOfWork(UnitOfWork):
         frame = self._current_frame()
         self._commit_frame(frame)
         self._reopen(frame)
+        if frame.token is not None:  # the frame that began the transaction: it committed
+            _run_hooks(frame.after_commit)
+        else:
+            frame.mark = len(frame.after_commit)  # kept for the outer commit, safe from our rollbacks
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once the transaction this unit of work is part of has committed (the
+        outermost one, when joined): never when it rolls back, nor when the savepoint of the block
+        that registered it rolls back. For work that must follow the data and never precede it,
+        such as dropping cache entries the transaction made stale. A hook that raises is logged;
+        the commit stands."""
+        frame = self._current_frame()
+        frame.after_commit.append(hook)
 
     def rollback(self) -> None:
         frame = self._current_frame()
@@ -250,6 +278,17 @@ class ContextUnitOfWork(UnitOfWork):
             self._backend.rollback(frame.transaction)
         else:
             self._backend.rollback_to(frame.transaction, frame.savepoint)
+        del frame.after_commit[frame.mark:]
+
+
+def _run_hooks(hooks: list[Callable[[], None]]) -> None:
+    pending = list(hooks)
+    hooks.clear()
+    for hook in pending:
+        try:
+            hook()
+        except Exception:
+            log.exception("an after-commit hook failed; the transaction had committed")
 
 
 class repository(Generic[R]):  # noqa: N801 - used like `property`

@@ -6,6 +6,7 @@ the embedded SQLite file to PostgreSQL, or a test to memory, by configuration al
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,8 @@ from dependency_injector import containers, providers
 from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
+from adapters.caching.assembly import CacheSettings, build_cache_space
+from adapters.caching.service import CacheSpace
 from adapters.clock import ManualClock, SystemClock
 from adapters.instrumentation import RepositoryInstrumentation, instrument_repositories
 from adapters.memory.backend import MemoryBackend
@@ -43,10 +46,12 @@ from application.catalog import as_catalog, load_catalog
 from application.jobs import use_cases as jobs
 from application.metrics import use_cases as metrics
 from application.processing import executions, subscriptions
+from application.processing.cached_configs import CachedEffectiveConfig, drop_effective_configs
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
 from application.tenancy import use_cases as tenancy
 from domain.metrics.collector import MetricsCollector
+from ports.clock import Clock
 from ports.wakeups import Waker
 
 
@@ -116,6 +121,45 @@ def _redis_settings(settings: Settings) -> RedisSettings:
     )
 
 
+# -- caching -------------------------------------------------------------------------------------
+def _cache_redis_settings(settings: Settings) -> RedisSettings:
+    """The cache's own connections: short timeouts and one retry, since a cache that waits on a
+    dead Redis is slower than no cache (its fallback takes over instead)."""
+    base = _redis_settings(settings)
+    return RedisSettings(url=base.url, socket_timeout_seconds=settings.cache_redis_timeout,
+                         connect_timeout_seconds=settings.cache_redis_timeout, retries=1,
+                         health_check_interval_seconds=base.health_check_interval_seconds)
+
+
+def _cache_settings(settings: Settings) -> CacheSettings:
+    return CacheSettings(
+        tiers=settings.cache_tier_list, root=settings.cache_key_prefix, default_ttl=settings.cache_default_ttl,
+        l1_ttl_cap=settings.cache_l1_ttl_cap, l2_ttl_cap=settings.cache_l2_ttl_cap,
+        l3_ttl_cap=settings.cache_l3_ttl_cap, memory_max_entries=settings.cache_memory_max_entries,
+        redis_fallback=settings.cache_redis_fallback, probe_interval=settings.cache_redis_probe_interval,
+        sql_purge_interval=settings.cache_sql_purge_interval,
+    )
+
+
+def _open_cache_space(settings: Settings, clock: Clock, redis: Callable[[], Any],
+                      sql: Callable[[], SqlDatabase]) -> Iterator[CacheSpace]:
+    """A resource: `shutdown_resources()` stops the invalidation listener. Redis and the SQL
+    database are opened only when a tier needs them."""
+    tiers = settings.cache_tier_list
+    space = build_cache_space(_cache_settings(settings), redis_client=redis() if "redis" in tiers else None,
+                              sql_database=sql() if "sql" in tiers else None, now=_seconds_of(clock))
+    yield space
+    space.close()
+
+
+def _seconds_of(clock: Clock) -> Callable[[], float]:
+    """The cache's time: the system's, or a test's manual clock (TTL expiry under control)."""
+    if isinstance(clock, SystemClock):
+        return time.time
+    return lambda: clock.now().timestamp()
+# -- end of caching ------------------------------------------------------------------------------
+
+
 def _bigquery_settings(settings: Settings) -> BigQuerySettings:
     if settings.bigquery_project is None:
         raise LookupError("PORTSIDE_BIGQUERY_PROJECT is not set")
@@ -170,6 +214,15 @@ class Container(containers.DeclarativeContainer):
     sql = providers.Singleton(SqlBackend, sql_database)
     bigquery = providers.Singleton(BigQueryBackend, bigquery_database)
 
+    # -- caching (docs/caching.md): the tiers from PORTSIDE_CACHE_*, one space per container ------
+    cache_redis_client = providers.Resource(_open_redis_client, providers.Callable(_cache_redis_settings, settings))
+    cache = providers.Resource(_open_cache_space, settings, clock, redis=cache_redis_client.provider,
+                               sql=sql_database.provider)
+    """The `CacheProvider`: `container.cache().for_tenant(tenant_id)`."""
+    config_changes = providers.Singleton(drop_effective_configs, cache)
+    """Drops the cached effective configs a processing transaction changed, after it commits."""
+    # -- end of caching ----------------------------------------------------------------------
+
     # One factory per context; a backend that cannot store a context's tables is refused when the
     # factory is built. Adding a context adds one Selector here.
     tenancy_unit_of_work = providers.Selector(
@@ -184,9 +237,12 @@ class Container(containers.DeclarativeContainer):
     )
     processing_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "processing"),
-        memory=providers.Singleton(processing_units, memory, catalog=catalog, clock=clock),
-        sql=providers.Singleton(processing_units, sql, catalog=catalog, clock=clock, queries=SqlExecutionQueries),
-        bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock),
+        memory=providers.Singleton(processing_units, memory, catalog=catalog, clock=clock,
+                                   config_changes=config_changes),
+        sql=providers.Singleton(processing_units, sql, catalog=catalog, clock=clock, queries=SqlExecutionQueries,
+                                config_changes=config_changes),
+        bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock,
+                                     config_changes=config_changes),
     )
     jobs_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "jobs"),
@@ -268,6 +324,10 @@ class Container(containers.DeclarativeContainer):
 
     enqueue_job = providers.Factory(jobs.EnqueueJob, jobs_unit_of_work, clock, waker)
     get_job_stats = providers.Factory(jobs.GetJobStats, jobs_unit_of_work)
+    # -- caching use cases -------------------------------------------------------------------
+    cached_effective_config = providers.Factory(CachedEffectiveConfig, resolve_effective_config, cache,
+                                                ttl=settings.provided.cache_config_ttl)
+
 
 
 __all__ = ["Container", "ManualClock", "build_container", "in_memory_container", "instrument_repository_metrics"]

@@ -57,6 +57,33 @@ class Settings(BaseSettings):
     redis_retries: int = Field(default=3, ge=0)
     redis_health_check_interval: int = Field(default=30, ge=0)
 
+    # -- caching (docs/caching.md) ---------------------------------------------------------
+    cache_tiers: str | None = None
+    """Comma-separated, among memory, redis, sql (L1, L2, L3); default: memory, plus redis when
+    PORTSIDE_REDIS_URL is set."""
+    cache_default_ttl: float = Field(default=3600.0, gt=0)
+    cache_l1_ttl_cap: float = Field(default=300.0, gt=0)
+    cache_l2_ttl_cap: float = Field(default=86_400.0, gt=0)
+    cache_l3_ttl_cap: float | None = Field(default=None, gt=0)
+    """None: the entry's full TTL (spec 002)."""
+    cache_memory_max_entries: int = Field(default=10_000, ge=1)
+    cache_key_prefix: str = Field(default="portside:cache", pattern=r"^[A-Za-z0-9_.:-]{1,40}$")
+    cache_redis_fallback: bool = True
+    """Serve from memory while Redis is unreachable instead of raising StorageUnavailable."""
+    cache_redis_timeout: float = Field(default=0.5, gt=0)
+    """Socket and connect timeout of the cache's own Redis connections: a cache fails fast."""
+    cache_redis_probe_interval: float = Field(default=0.5, gt=0)
+    cache_sql_purge_interval: float = Field(default=60.0, gt=0)
+    cache_config_ttl: float = Field(default=3600.0, gt=0)
+    """How long an effective config stays cached (writes drop it at once anyway)."""
+
+    @property
+    def cache_tier_list(self) -> tuple[str, ...]:
+        if self.cache_tiers:
+            return tuple(part.strip() for part in self.cache_tiers.split(",") if part.strip())
+        return ("memory", "redis") if self.redis_url else ("memory",)
+    # -- end of caching ---------------------------------------------------------------------
+
     bigquery_project: str | None = None
     bigquery_dataset: str = "portside"
     bigquery_endpoint: str | None = None

@@ -10,6 +10,7 @@ savepoint), as spec 003's transaction manager propagates its transaction through
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -45,6 +46,11 @@ class UnitOfWork(ABC):
     @abstractmethod
     def active(self) -> bool:
         """Whether a `with` block of this unit of work is open."""
+
+    @abstractmethod
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` after the transaction commits (the outermost one when joined); dropped when
+        it, or the savepoint of the block that registered it, rolls back."""
 
 
 U = TypeVar("U", bound=UnitOfWork, covariant=True)

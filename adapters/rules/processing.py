@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from adapters.clock import SystemClock
@@ -29,6 +30,9 @@ from ports.records import RecordSchema
 
 QueriesFactory = Callable[[RecordStore[Execution], RecordStore[UnderwritingProcessor]], ExecutionQueries]
 """Builds a backend's executions queries from the two stores they read."""
+ConfigChanges = Callable[[TenantScope, Sequence[uuid.UUID]], None]
+"""Told, after the commit, which underwriting processors' effective configs the transaction changed
+or removed (the effective-config cache drops them)."""
 
 
 class ProcessingWork(ContextUnitOfWork, ProcessingUnitOfWork):
@@ -37,11 +41,18 @@ class ProcessingWork(ContextUnitOfWork, ProcessingUnitOfWork):
     )
 
     def __init__(self, backend: Backend[Any, Any], scope: TenantScope, *, catalog: ProcessorCatalog, clock: Clock,
-                 queries: QueriesFactory) -> None:
+                 queries: QueriesFactory, config_changes: ConfigChanges | None = None) -> None:
         super().__init__(backend, scope, clock)
         self._catalog = catalog
         self._clock = clock
         self._queries = queries
+        self._config_changes = config_changes
+
+    def _config_changed(self, ids: Sequence[uuid.UUID]) -> None:
+        listener = self._config_changes
+        if listener is not None and ids:
+            changed, scope = tuple(ids), self.scope
+            self.after_commit(lambda: listener(scope, changed))
 
     @property
     def executions(self) -> ExecutionRepository:
@@ -56,17 +67,18 @@ class ProcessingWork(ContextUnitOfWork, ProcessingUnitOfWork):
     def processors(self) -> ProcessorRepository:
         return self._repository("processors", lambda: Processors(
             self.store(PURCHASED_PROCESSOR_SCHEMA), self.store(UNDERWRITING_PROCESSOR_SCHEMA),
-            self.store(EXECUTION_SCHEMA), self._catalog, self._clock,
+            self.store(EXECUTION_SCHEMA), self._catalog, self._clock, self._config_changed,
         ))
 
 
 def processing_units(backend: Backend[Any, Any], *, catalog: ProcessorCatalog | None = None,
                      clock: Clock | None = None, queries: QueriesFactory | None = None,
-                     ) -> ContextFactory[ProcessingUnitOfWork]:
+                     config_changes: ConfigChanges | None = None) -> ContextFactory[ProcessingUnitOfWork]:
     """`catalog`: the processors the repositories know (the shipped ones unless given); `clock`: where
-    they take the time the ports do not pass; `queries`: the backend's own executions queries."""
+    they take the time the ports do not pass; `queries`: the backend's own executions queries;
+    `config_changes`: told after each commit which effective configs it changed."""
     known = catalog if catalog is not None else default_catalog()
     time = clock if clock is not None else SystemClock()
     build = queries if queries is not None else StoreExecutionQueries
     return ContextFactory(backend, "processing", ProcessingWork.schemas, lambda scope: ProcessingWork(
-        backend, scope, catalog=known, clock=time, queries=build))
+        backend, scope, catalog=known, clock=time, queries=build, config_changes=config_changes))

@@ -38,14 +38,19 @@ class PurchasedProcessors(Crud[PurchasedProcessor, PurchasedProcessorFilter], Pu
     transaction, so the stored value never goes stale."""
 
     def __init__(self, store: RecordStore[PurchasedProcessor], changed: Callable[[PurchasedProcessor], None],
-                 clock: Clock) -> None:
+                 clock: Clock, removed: Callable[[uuid.UUID], None] = lambda _: None) -> None:
         super().__init__(store, clock)
         self._changed = changed
+        self._removed = removed
 
     def update(self, entity: PurchasedProcessor) -> PurchasedProcessor:
         stored = super().update(entity)
         self._changed(stored)
         return stored
+
+    def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:
+        super().delete(entity_id, expected_version)
+        self._removed(parse_id(entity_id, "entity_id"))
 
 
 class UnderwritingProcessors(Crud[UnderwritingProcessor, UnderwritingProcessorFilter], UnderwritingProcessorStore):
@@ -53,9 +58,11 @@ class UnderwritingProcessors(Crud[UnderwritingProcessor, UnderwritingProcessorFi
     its effective config resolved from the catalog, the subscription and its own override."""
 
     def __init__(self, store: RecordStore[UnderwritingProcessor],
-                 resolve: Callable[[UnderwritingProcessor], UnderwritingProcessor], clock: Clock) -> None:
+                 resolve: Callable[[UnderwritingProcessor], UnderwritingProcessor], clock: Clock,
+                 config_changed: Callable[[Sequence[uuid.UUID]], None] = lambda _: None) -> None:
         super().__init__(store, clock)
         self._resolve = resolve
+        self._config_changed = config_changed
 
     def create(self, entity: UnderwritingProcessor | Mapping[str, Any]) -> UnderwritingProcessor:
         built = self._from_data(entity) if isinstance(entity, Mapping) else entity
@@ -67,7 +74,13 @@ class UnderwritingProcessors(Crud[UnderwritingProcessor, UnderwritingProcessorFi
         return super().bulk_create([self._resolve(self._checked(entity)) for entity in entities])
 
     def update(self, entity: UnderwritingProcessor) -> UnderwritingProcessor:
-        return super().update(self._resolve(self._checked(entity)))
+        stored = super().update(self._resolve(self._checked(entity)))
+        self._config_changed([stored.id])
+        return stored
+
+    def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:
+        super().delete(entity_id, expected_version)
+        self._config_changed([parse_id(entity_id, "entity_id")])
 
 
 class Processors(ProcessorRepository):
@@ -78,9 +91,13 @@ class Processors(ProcessorRepository):
     underwriting: UnderwritingProcessors
 
     def __init__(self, purchased: RecordStore[PurchasedProcessor], underwriting: RecordStore[UnderwritingProcessor],
-                 executions: RecordStore[Execution], catalog: ProcessorCatalog, clock: Clock) -> None:
-        self.purchased = PurchasedProcessors(purchased, self._refresh_users_of, clock)
-        self.underwriting = UnderwritingProcessors(underwriting, self._resolved, clock)
+                 executions: RecordStore[Execution], catalog: ProcessorCatalog, clock: Clock,
+                 config_changed: Callable[[Sequence[uuid.UUID]], None] | None = None) -> None:
+        """`config_changed`: told the ids of the underwriting processors whose effective config a
+        write changed or removed (the cache of effective configs drops them after the commit)."""
+        self._config_changed = config_changed if config_changed is not None else (lambda _: None)
+        self.purchased = PurchasedProcessors(purchased, self._refresh_users_of, clock, self._subscription_removed)
+        self.underwriting = UnderwritingProcessors(underwriting, self._resolved, clock, self._config_changed)
         self.catalog = catalog
         self._executions = executions
         self._clock = clock
@@ -189,8 +206,15 @@ class Processors(ProcessorRepository):
         effective = merge_config(self.catalog.get(up.processor).CONFIG, purchased.config, up.config_override)
         return up if effective == up.effective_config else up.evolve(effective_config=effective)
 
+    def _users_of(self, purchased_id: uuid.UUID) -> list[UnderwritingProcessor]:
+        return self.underwriting.store.find(Query((equal("purchased_processor_id", purchased_id),)))
+
+    def _subscription_removed(self, purchased_id: uuid.UUID) -> None:
+        self._config_changed([up.id for up in self._users_of(purchased_id)])
+
     def _refresh_users_of(self, purchased: PurchasedProcessor) -> None:
-        users = self.underwriting.store.find(Query((equal("purchased_processor_id", purchased.id),)))
+        users = self._users_of(purchased.id)
+        self._config_changed([up.id for up in users])
         for up in users:
             resolved = self._resolved(up)
             if resolved is not up:

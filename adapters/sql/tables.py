@@ -1,5 +1,6 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
+from adapters.sql.cache import cache_entries
 from adapters.sql.jobs import chunk_tasks, processing_jobs, processing_tasks
 from adapters.sql.metadata import metadata
 from adapters.sql.metrics import metrics
@@ -10,6 +11,7 @@ from adapters.sql.tenancy import tenants
 
 __all__ = [
     "actions",
+    "cache_entries",
     "chunk_tasks",
     "decisions",
     "events",

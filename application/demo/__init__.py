@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from application.console import Report
 from application.container import Container
-from application.demo import jobs, metrics, processing, reliability, tenancy
+from application.demo import caching, jobs, metrics, processing, reliability, tenancy
 
 Scenario = Callable[[Container, Report], None]
 
@@ -16,4 +16,5 @@ SCENARIOS: dict[str, Scenario] = {
     "processing": processing.run,
     "jobs": jobs.run,
     "metrics": metrics.run,
+    "caching": caching.run,
 }

@@ -9,7 +9,8 @@ A revision's tables are data beside it (`0002_reliability.toml` for `0002_reliab
 settings json, opened_at timestamp?"`, comma-separated, `?` marking a nullable column), its unique
 constraints and indexes by name, and partial unique indexes with their predicate. Every aggregate
 table starts with `id` (the primary key) and its scope column, and ends with `created_at`,
-`updated_at` and `version`; a table with `aggregate = false` has only the columns it lists.
+`updated_at` and `version`; a table with `aggregate = false` has only the columns it lists;
+`unlogged = true` makes it UNLOGGED on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ def _create_table(name: str, spec: Mapping[str, Any]) -> None:
         scope = spec.get("scope")
         leading = "id uuid" + ("" if scope is None else f", {scope} uuid")
         notation = f"{leading}, {notation}, created_at timestamp, updated_at timestamp, version int"
-    op.create_table(name, *columns(notation), *_constraints(name, spec))
+    # `unlogged = true` (added for 0005_caching; absent from earlier revisions, whose DDL is unchanged):
+    # PostgreSQL skips the write-ahead log for the table; SQLite has no such thing.
+    unlogged = spec.get("unlogged", False) and op.get_bind().dialect.name == "postgresql"
+    op.create_table(name, *columns(notation), *_constraints(name, spec), prefixes=["UNLOGGED"] if unlogged else [])
     for index, keys in spec.get("indexes", {}).items():
         op.create_index(index, name, list(keys))
     for index, partial in spec.get("partial_unique", {}).items():

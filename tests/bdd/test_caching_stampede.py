@@ -1,0 +1,7 @@
+"""Steps: tests/bdd/caching_steps.py (features/caching/stampede.feature)."""
+
+from pytest_bdd import scenarios
+
+from tests.bdd.caching_steps import *  # noqa: F403 - the caching steps and their world
+
+scenarios("caching/stampede.feature")
