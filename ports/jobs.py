@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -74,6 +74,11 @@ class JobRepository(CrudRepository[Job, JobFilters]):
         """Queue a new job for the unit of work's tenant (from system scope: `tenant_id` names it).
         A deduplication key held by a queued or running job of the tenant returns that job instead,
         and writes nothing (check `created_at` or compare ids to tell)."""
+
+    @abstractmethod
+    def create_jobs(self, requests: Sequence[Mapping[str, Any]]) -> list[Job]:
+        """`create_job` for each request (a mapping of its arguments), all or nothing; the jobs without
+        a deduplication key go in one statement per batch."""
 
     @abstractmethod
     def update_job_status(self, job_id: uuid.UUID, status: JobStatus, progress: float | None = None) -> Job:

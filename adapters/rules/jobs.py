@@ -8,7 +8,7 @@ claim alone is a query a backend may answer in one statement (`adapters/rules/jo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -25,7 +25,7 @@ from domain.jobs.job import DEFAULT_QUEUE, FINISHED, MAX_RESCUES, Job, JobStatus
 from domain.jobs.parallel import ACTIVE, ChunkTask, ParallelProcessing, ProcessingRecord
 from domain.jobs.queue import JobQueue
 from domain.jobs.stats import JobStats
-from domain.shared.checks import json_object, member, optional_datetime, positive_int, text_argument
+from domain.shared.checks import json_object, member, optional_datetime, positive_int, sequence, text_argument
 from domain.shared.errors import NotFound, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
@@ -45,6 +45,18 @@ from ports.jobs import (
 from ports.records import RecordSchema, check_in_scope, next_cursor, plan_listing
 
 MAX_CLAIM = 1000
+_CREATE_ARGUMENTS = frozenset({"job_type", "workspace_id", "metadata", "payload", "queue_name", "priority",
+                               "max_retries", "scheduled_at", "deduplication_key", "tenant_id"})
+
+
+def _request(request: Any) -> dict[str, Any]:
+    """One `create_jobs` request: `create_job`'s arguments by name."""
+    if not isinstance(request, Mapping) or "job_type" not in request:
+        raise ValidationError("requests", "each request is a mapping of create_job's arguments, job_type included")
+    unknown = set(request) - _CREATE_ARGUMENTS
+    if unknown:
+        raise ValidationError("requests", f"unknown arguments {sorted(map(str, unknown))}")
+    return {str(name): value for name, value in request.items()}
 MAX_LEASE = timedelta(hours=24)
 DEAD_LETTER_ORDER = Sort.parse("-completed_at,-id")
 
@@ -116,24 +128,48 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         max_retries: int = 3, scheduled_at: Any = None, deduplication_key: str | None = None,
         tenant_id: uuid.UUID | None = None,
     ) -> Job:
-        tenant = self._tenant_for_new(tenant_id)
-        now = self._now()
-        job = Job.new(
-            tenant_id=tenant, job_type=str(job_type) if isinstance(job_type, str) else job_type,
-            workspace_id=workspace_id, metadata=json_object(metadata, "metadata") if metadata is not None else {},
-            payload=json_object(payload, "payload") if payload is not None else {}, queue_name=queue_name,
-            priority=int(priority) if isinstance(priority, int) and not isinstance(priority, bool) else priority,
-            max_retries=max_retries, deduplication_key=deduplication_key, created_at=now, updated_at=now,
-            scheduled_at=optional_datetime(scheduled_at, "scheduled_at") or now,
-        )
-        self._checked(job)
+        job = self._new_job(job_type, workspace_id, metadata, payload=payload, queue_name=queue_name,
+                            priority=priority, max_retries=max_retries, scheduled_at=scheduled_at,
+                            deduplication_key=deduplication_key, tenant_id=tenant_id)
         if job.deduplication_key is None:
             self._store.insert([job])
             return job
+        return self._deduplicated(job)
+
+    def create_jobs(self, requests: Sequence[Mapping[str, Any]]) -> list[Job]:
+        jobs = [self._new_job(**_request(request)) for request in sequence(requests, "requests")]
+        plain = [job for job in jobs if job.deduplication_key is None]
+        with self._store.atomically():
+            if plain:
+                self._store.insert(plain)  # one statement per batch
+            stored = {job.id: job for job in plain}
+            for job in jobs:
+                if job.deduplication_key is not None:
+                    stored[job.id] = self._deduplicated(job)
+        return [stored[job.id] for job in jobs]
+
+    def _new_job(
+        self, job_type: Any, workspace_id: Any = None, metadata: Any = None, *, payload: Any = None,
+        queue_name: Any = DEFAULT_QUEUE, priority: Any = 2, max_retries: Any = 3, scheduled_at: Any = None,
+        deduplication_key: Any = None, tenant_id: Any = None,
+    ) -> Job:
+        tenant = self._tenant_for_new(tenant_id)
+        now = self._now()
+        job = Job.new(
+            tenant_id=tenant, job_type=job_type, workspace_id=workspace_id,
+            metadata=json_object(metadata, "metadata") if metadata is not None else {},
+            payload=json_object(payload, "payload") if payload is not None else {}, queue_name=queue_name,
+            priority=priority, max_retries=max_retries, deduplication_key=deduplication_key, created_at=now,
+            updated_at=now, scheduled_at=optional_datetime(scheduled_at, "scheduled_at") or now,
+        )
+        return self._checked(job)
+
+    def _deduplicated(self, job: Job) -> Job:
+        """`job` inserted, or the queued or running job that holds its deduplication key."""
         inserted = self._store.insert_new([job])
         if inserted:
             return inserted[0]
-        holder = self._first(equal("tenant_id", tenant), equal("deduplication_key", job.deduplication_key),
+        holder = self._first(equal("tenant_id", job.tenant_id), equal("deduplication_key", job.deduplication_key),
                              Condition("status", Operator.IN, (JobStatus.QUEUED, JobStatus.RUNNING)))
         if holder is None:  # the id itself was taken: not a deduplication
             self._store.insert([job])  # raises the Conflict naming the id

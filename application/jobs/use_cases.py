@@ -49,11 +49,12 @@ class EnqueueJob:
         tenant = parse_id(tenant_id, "tenant_id")
         now = self._clock.now()
         with self._units.for_tenant(tenant) as uow:
-            jobs = [uow.jobs.create_job(
-                command.job_type, command.workspace_id, command.metadata, payload=command.payload,
-                queue_name=command.queue_name, priority=command.priority, max_retries=command.max_retries,
-                scheduled_at=_when(now, command.delay), deduplication_key=command.deduplication_key,
-            ) for command in commands]
+            jobs = uow.jobs.create_jobs([{
+                "job_type": command.job_type, "workspace_id": command.workspace_id, "metadata": command.metadata,
+                "payload": command.payload, "queue_name": command.queue_name, "priority": command.priority,
+                "max_retries": command.max_retries, "scheduled_at": _when(now, command.delay),
+                "deduplication_key": command.deduplication_key,
+            } for command in commands])
         for queue in sorted({job.queue_name for job in jobs}):
             self._waker.notify(queue)
         return jobs

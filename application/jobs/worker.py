@@ -174,14 +174,20 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job type {job.job_type!r}")
-            with self._units.for_tenant(job.tenant_id) as uow:
-                result = handler(JobContext(job, uow, lambda progress: self._report(job, progress)))
-                # No heartbeat of this job between reading it and committing. Every thread of the
-                # worker takes its unit of work first and the job's lock second, never the other way
-                # round: on SQLite the transaction is a lock too.
-                with lock:
+            # No heartbeat of this job between reading it and committing: the lock is taken before
+            # `complete` and released after the block's commit. Every thread of the worker takes its
+            # unit of work first and the job's lock second, never the other way round: on SQLite the
+            # transaction is a lock too.
+            locked = False
+            try:
+                with self._units.for_tenant(job.tenant_id) as uow:
+                    result = handler(JobContext(job, uow, lambda progress: self._report(job, progress)))
+                    lock.acquire()
+                    locked = True
                     uow.jobs.complete(job.id, self.settings.worker_id, job.attempt, result)
-                    uow.commit()
+            finally:
+                if locked:
+                    lock.release()
             self._count("completed")
             log.info("job %s %s completed in %.0f ms (attempt %d, tenant %s)", job.id, job.job_type,
                      (time.monotonic() - started) * 1000, job.attempt, job.tenant_id)

@@ -20,7 +20,8 @@ def record_once(context: JobContext) -> dict[str, JsonValue]:
     record = ProcessingRecord.new(id=job.id, tenant_id=job.tenant_id, total_chunks=1, created_at=job.created_at,
                                   updated_at=job.created_at)
     context.uow.processings.save(ParallelProcessing(record, ()))
-    context.report_progress(50)
+    if job.payload.get("progress"):
+        context.report_progress(50)
     return {"recorded": str(job.id)}
 
 

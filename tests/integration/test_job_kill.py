@@ -1,7 +1,8 @@
 """At least once, exactly one effect, with real processes on PostgreSQL: 4 `portside worker`
-processes drain 20,000 jobs while 3 of them are killed with SIGKILL at random moments and Redis (their
-wake-up channel) is killed too. Each handler writes one row keyed by its job's id through the
-worker's unit of work (tests/integration/job_handlers.py)."""
+processes drain 20,000 jobs while 3 of them are killed with SIGKILL at random moments (each replaced,
+as a supervisor would, so that 4 keep draining) and Redis (their wake-up channel) is killed too.
+Each handler writes one row keyed by its job's id through the worker's unit of work
+(tests/integration/job_handlers.py)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ def test_killed_workers_lose_no_job_and_double_none(postgres_server: PostgresSer
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 deaths[f"worker-{number}"] = time.time()
+                workers.append(_worker(4 + number, postgres_server.app_url, redis_server.url))
                 if len(deaths) == 1:
                     os.kill(redis_pid, signal.SIGKILL)
             container = build_container(Settings(database_url=postgres_server.app_url, redis_url=redis_server.url))
@@ -94,13 +96,13 @@ def test_killed_workers_lose_no_job_and_double_none(postgres_server: PostgresSer
                                                       for _ in range(LATE_JOBS)])
             finally:
                 container.shutdown_resources()
-            deadline = time.monotonic() + 600
+            deadline = time.monotonic() + 1500  # a generous bound for a loaded machine, never a hang
             while time.monotonic() < deadline:
                 with units.system() as uow:
                     stats = uow.jobs.get_job_stats(QUEUE)
                 if stats.completed + stats.failed >= JOBS + LATE_JOBS:
                     break
-                assert workers[3].poll() is None, "the surviving worker died"
+                assert all(process.poll() is None for process in workers[3:]), "a worker nobody killed died"
                 time.sleep(0.5)
         finally:
             for process in workers:
@@ -108,7 +110,7 @@ def test_killed_workers_lose_no_job_and_double_none(postgres_server: PostgresSer
                     process.send_signal(signal.SIGTERM)
             for process in workers:
                 process.wait(60)
-    assert workers[3].returncode == 0  # stopped gracefully on SIGTERM
+    assert [process.returncode for process in workers[3:]] == [0] * 4  # stopped gracefully on SIGTERM
     with units.system() as uow:
         stats = uow.jobs.get_job_stats(QUEUE)
         assert (stats.completed, stats.failed, stats.queued, stats.running) == (JOBS + LATE_JOBS, 0, 0, 0)
@@ -123,7 +125,7 @@ def test_killed_workers_lose_no_job_and_double_none(postgres_server: PostgresSer
             "SELECT completed_at, error_message FROM processing_jobs WHERE rescue_count > 0"))]
     # A rescued job says whose lease expired; those of the killed workers were done within one lease
     # and one heartbeat of the death (plus the time to claim and run them again on a busy machine).
-    bound = timedelta(seconds=LEASE_SECONDS + HEARTBEAT_SECONDS + 3.0)
+    bound = timedelta(seconds=LEASE_SECONDS + HEARTBEAT_SECONDS + 5.0)
     from_the_dead = 0
     for completed_at, message in rescued:
         dead = next((name for name in deaths if f"lease of {name} " in (message or "")), None)

@@ -54,7 +54,7 @@ def _stats(units: JobsUnitOfWorkFactory) -> Any:
 
 
 def test_a_worker_drains_the_queue_with_one_effect_per_job(units: JobsUnitOfWorkFactory) -> None:
-    jobs = _queue(units, 40)
+    jobs = _queue(units, 40, progress=True)
     broken = _queue(units, 1, "broken")
     settings = WorkerSettings("default", concurrency=2, batch_size=5, idle_wait=0.05)
     worker = _drain(units, settings, lambda: _stats(units).completed == 40 and _stats(units).failed == 1)
