@@ -20,15 +20,20 @@ from adapters.memory.backend import MemoryBackend
 from adapters.memory.rate_limit import MemoryRateCounter
 from adapters.redis.client import RedisSettings, create_redis_client
 from adapters.redis.rate_limit import RedisRateCounter
+from adapters.rules.audit_writer import BatchingAuditWriter
+from adapters.rules.control_plane import control_plane_units
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql.backend import SqlBackend
+from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.rate_limit import SqlRateCounter
+from adapters.transaction_manager import BackendTransactionManager
 from application.catalog import as_catalog, load_catalog
+from application.control_plane import use_cases as control_plane
 from application.processing import executions, subscriptions
 from application.reliability import incidents, ingestion, kill_switches, vendors, workflows
 from application.settings import MEMORY_URL, Settings
@@ -70,6 +75,14 @@ def _open_bigquery_client(settings: BigQuerySettings) -> Iterator[Any]:
     client = create_bigquery_client(settings)
     yield client
     client.close()  # type: ignore[no-untyped-call]
+
+
+def _open_audit_writer(units: Any, settings: Settings) -> Iterator[BatchingAuditWriter]:
+    """A resource: `shutdown_resources()` stores every accepted entry before it returns."""
+    writer = BatchingAuditWriter(units, queue_size=settings.audit_queue_size, batch_size=settings.audit_batch_size,
+                                 flush_interval=settings.audit_flush_interval)
+    yield writer
+    writer.close()
 
 
 def _redis_settings(settings: Settings) -> RedisSettings:
@@ -137,6 +150,22 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(processing_units, sql, catalog=catalog, clock=clock, queries=SqlExecutionQueries),
         bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock),
     )
+    # -- control plane (spec 003) ----------------------------------------------------------------
+    control_plane_unit_of_work = providers.Selector(
+        providers.Callable(_backend, settings, "control_plane"),
+        memory=providers.Singleton(control_plane_units, memory, clock=clock),
+        sql=providers.Singleton(control_plane_units, sql, clock=clock, metrics=SqlInferenceMetrics),
+    )
+    transaction_manager = providers.Selector(
+        providers.Callable(_backend, settings, "control_plane"),
+        memory=providers.Singleton(BackendTransactionManager, memory),
+        sql=providers.Singleton(BackendTransactionManager, sql),
+    )
+    """Spec 003's `InTransaction` on the control plane's database: every context's units of work on
+    that database join the transaction it runs its function in."""
+    audit_writer = providers.Resource(_open_audit_writer, control_plane_unit_of_work, settings)
+    # -- end control plane ----------------------------------------------------------------------
+
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),
         memory=providers.Singleton(MemoryRateCounter),
@@ -185,6 +214,22 @@ class Container(containers.DeclarativeContainer):
     rollback_supersession = providers.Factory(executions.RollbackSupersession, processing_unit_of_work)
     consolidate_factors = providers.Factory(executions.ConsolidateFactors, processing_unit_of_work)
     auto_execute = providers.Factory(executions.AutoExecute, processing_unit_of_work, clock)
+
+    # -- control plane (spec 003) ----------------------------------------------------------------
+    register_application = providers.Factory(control_plane.RegisterApplication, control_plane_unit_of_work, clock,
+                                             tenancy_unit_of_work)
+    authenticate_api_key = providers.Factory(control_plane.AuthenticateApiKey, control_plane_unit_of_work)
+    rotate_api_key = providers.Factory(control_plane.RotateApiKey, control_plane_unit_of_work, clock)
+    revoke_api_key = providers.Factory(control_plane.RevokeApiKey, control_plane_unit_of_work, clock)
+    register_user = providers.Factory(control_plane.RegisterUser, control_plane_unit_of_work, clock)
+    define_policy = providers.Factory(control_plane.DefinePolicy, transaction_manager, control_plane_unit_of_work,
+                                      clock)
+    change_policy = providers.Factory(control_plane.ChangePolicy, transaction_manager, control_plane_unit_of_work,
+                                      clock)
+    resolve_policies = providers.Factory(control_plane.ResolvePolicies, control_plane_unit_of_work)
+    record_inference = providers.Factory(control_plane.RecordInference, control_plane_unit_of_work, clock)
+    inference_metrics = providers.Factory(control_plane.InferenceMetricsReport, control_plane_unit_of_work)
+    # -- end control plane ----------------------------------------------------------------------
 
 
 __all__ = ["Container", "ManualClock", "build_container", "in_memory_container"]

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     reliability_backend: Backend | None = None
     """Overrides the backend of the reliability context; by default it follows `database_url`."""
 
+    # -- control plane ------------------------------------------------------------------------
+    control_plane_backend: Backend | None = None
+    """Overrides the backend of the control-plane context; by default it follows `database_url`."""
+    audit_queue_size: int = Field(default=10_000, ge=1, le=10_000_000)
+    """Audit entries the asynchronous writer holds before `submit` waits for room."""
+    audit_batch_size: int = Field(default=1_000, ge=1, le=100_000)
+    """Audit entries the asynchronous writer stores per statement at most."""
+    audit_flush_interval: float = Field(default=0.2, gt=0, le=3600)
+    """Seconds the asynchronous writer waits for a batch to fill before storing what it has."""
+
     processor_catalog: str | None = None
     """`module:attribute` of the deployment's processors (a `ProcessorCatalog`, processor classes, or a
     function returning either); the shipped example processors when unset."""

@@ -1,5 +1,6 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
+from adapters.sql.control_plane import applications, audit_logs, inference_requests, policies, users
 from adapters.sql.metadata import metadata
 from adapters.sql.processing import processor_executions, purchased_processors, underwriting_processors
 from adapters.sql.rate_limit import rate_limit_counters
@@ -8,16 +9,21 @@ from adapters.sql.tenancy import tenants
 
 __all__ = [
     "actions",
+    "applications",
+    "audit_logs",
     "decisions",
     "events",
     "incidents",
+    "inference_requests",
     "kill_switches",
     "metadata",
+    "policies",
     "processor_executions",
     "purchased_processors",
     "rate_limit_counters",
     "tenants",
     "underwriting_processors",
+    "users",
     "vendors",
     "workflows",
 ]
