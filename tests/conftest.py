@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.memory.backend import MemoryBackend
+from adapters.rules.audit_writer import BatchingAuditWriter
+from adapters.rules.control_plane import control_plane_units
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
@@ -19,8 +21,11 @@ from adapters.sql import migrate
 from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.metadata import metadata
+from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.processing import SqlExecutionQueries
+from adapters.transaction_manager import BackendTransactionManager
 from adapters.transactions import Backend
+from ports.control_plane import AuditWriter, ControlPlaneUnitOfWorkFactory
 from ports.processing import ProcessingUnitOfWorkFactory
 from ports.reliability import ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
@@ -138,6 +143,36 @@ def reliability_uow(storage: Backend[Any, Any]) -> ReliabilityUnitOfWorkFactory:
 @pytest.fixture
 def processing_uow(storage: Backend[Any, Any]) -> ProcessingUnitOfWorkFactory:
     return processing_units_on(storage)
+
+
+# -- control plane ------------------------------------------------------------------------------
+@pytest.fixture
+def control_plane_uow(storage: Backend[Any, Any]) -> ControlPlaneUnitOfWorkFactory:
+    """As the container builds it: SQL answers `get_metrics` in one statement."""
+    if isinstance(storage, SqlBackend):
+        return control_plane_units(storage, metrics=SqlInferenceMetrics)
+    return control_plane_units(storage)
+
+
+@pytest.fixture
+def transaction_manager(storage: Backend[Any, Any]) -> BackendTransactionManager:
+    return BackendTransactionManager(storage)
+
+
+@pytest.fixture
+def audit_writer_of(control_plane_uow: ControlPlaneUnitOfWorkFactory) -> Iterator[Callable[[], AuditWriter]]:
+    """Builds asynchronous audit writers with a small queue (so that `submit` does wait), closed after
+    the test whatever it did."""
+    writers: list[BatchingAuditWriter] = []
+
+    def build() -> AuditWriter:
+        writer = BatchingAuditWriter(control_plane_uow, queue_size=64, batch_size=50, flush_interval=0.02)
+        writers.append(writer)
+        return writer
+
+    yield build
+    for writer in writers:
+        writer.close()
 
 
 @pytest.fixture
