@@ -57,7 +57,7 @@ USER_SCHEMA: RecordSchema[User] = RecordSchema(
 )
 POLICY_SCHEMA: RecordSchema[Policy] = RecordSchema(
     entity="Policy", model=Policy, table="policies",
-    fields={**_COMMON, "policy_type": FieldKind.STRING, "scope": FieldKind.STRING, "priority": FieldKind.INTEGER,
+    fields={**_COMMON, "policy_type": FieldKind.STRING, "priority": FieldKind.INTEGER,
             "application_id": FieldKind.UUID, "user_id": FieldKind.UUID, "enabled": FieldKind.BOOLEAN},
     references=(OWNED_BY_ORGANIZATION, Reference("application_id", APPLICATION_SCHEMA),
                 Reference("user_id", USER_SCHEMA)),

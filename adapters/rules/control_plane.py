@@ -30,7 +30,7 @@ from domain.control_plane.filters import (
     UserFilter,
 )
 from domain.control_plane.inference import InferenceMetrics, InferenceRequest, InferenceStatus
-from domain.control_plane.policy import Policy, PolicyScope, applicable_order
+from domain.control_plane.policy import Policy, applicable_order
 from domain.control_plane.user import User
 from domain.shared.checks import aware_datetime, member, text_argument
 from domain.shared.entity import Entity
@@ -108,8 +108,8 @@ class Policies(Crud[Policy, PolicyFilter], PolicyRepository):
         return _page(self, (), OLDEST_FIRST, limit, offset)
 
     def get_by_app_id(self, app_id: uuid.UUID) -> list[Policy]:
-        return self._find(Query((equal("scope", PolicyScope.APPLICATION.value),
-                                 equal("application_id", parse_id(app_id, "app_id")))))
+        return self._find(Query((equal("application_id", parse_id(app_id, "app_id")),
+                                 Condition("user_id", Operator.IS_NULL, True))))
 
     def get_by_user_id(self, user_id: uuid.UUID) -> list[Policy]:
         return self._find(Query((equal("user_id", parse_id(user_id, "user_id")),)))
@@ -119,7 +119,8 @@ class Policies(Crud[Policy, PolicyFilter], PolicyRepository):
         self._same_tenant(org_id)
         application = parse_id(app_id, "app_id")
         user = None if user_id is None else parse_id(user_id, "user_id")
-        candidates = [equal("scope", PolicyScope.ORGANIZATION.value), equal("application_id", application)]
+        # Organization policies name no application (nor do users' policies for every application).
+        candidates = [Condition("application_id", Operator.IS_NULL, True), equal("application_id", application)]
         if user is not None:
             candidates.append(equal("user_id", user))
         # One read of the candidates (a tenant has few policies); which bind and in what order is

@@ -21,7 +21,7 @@ from adapters.sql.errors import translated
 from adapters.sql.records import SqlRecordStore
 from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text
 from domain.control_plane.inference import InferenceMetrics, InferenceRequest, InferenceStatus
-from domain.control_plane.policy import PolicyScope, PolicyType
+from domain.control_plane.policy import PolicyType
 from ports.control_plane import (
     APPLICATION_SCHEMA,
     AUDIT_LOG_SCHEMA,
@@ -55,8 +55,7 @@ policies = aggregate_table(
     "policies", scope="tenant_id",
     columns={
         "policy_type": StrEnumText(PolicyType), "config": json_document(), "priority": sa.Integer(),
-        "application_id": optional(sa.Uuid()), "user_id": optional(sa.Uuid()), "scope": StrEnumText(PolicyScope),
-        "enabled": sa.Boolean(),
+        "application_id": optional(sa.Uuid()), "user_id": optional(sa.Uuid()), "enabled": sa.Boolean(),
     },
     # Spec: (org_id), (app_id), (user_id), behind tenant_id; they also serve the cascades' lookups.
     extras=(sa.Index(None, "tenant_id", "application_id"), sa.Index(None, "tenant_id", "user_id"),

@@ -53,7 +53,10 @@ class PolicyFilter(FilterSet):
     def conditions(self) -> tuple[Condition, ...]:
         found: list[Condition] = []
         _equal(found, "policy_type", None if self.policy_type is None else self.policy_type.value)
-        _equal(found, "scope", None if self.scope is None else self.scope.value)
+        if self.scope is not None:  # the scope is what the policy names
+            found.append(Condition("user_id", Operator.IS_NULL, self.scope is not PolicyScope.USER))
+            if self.scope is not PolicyScope.USER:
+                found.append(Condition("application_id", Operator.IS_NULL, self.scope is PolicyScope.ORGANIZATION))
         _equal(found, "application_id", self.application_id)
         _equal(found, "user_id", self.user_id)
         _equal(found, "enabled", self.enabled)

@@ -104,16 +104,12 @@ class Policy(TenantOwned):
     application_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     """A user's policy may also name an application: it then binds the user in that application only."""
-    scope: PolicyScope = PolicyScope.ORGANIZATION
-    """Derived from the ids (stored, so that listings filter and order by it)."""
     enabled: bool = True
 
-    @model_validator(mode="before")
-    @classmethod
-    def _derive_scope(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = {**data, "scope": scope_of(data.get("application_id"), data.get("user_id"))}
-        return data
+    @property
+    def scope(self) -> PolicyScope:
+        """What the policy names decides it: one source of truth, nothing stored to disagree."""
+        return scope_of(self.application_id, self.user_id)
 
     @model_validator(mode="after")
     def _checked_config(self) -> Policy:
