@@ -80,7 +80,7 @@ def _range(start: Any, end: Any, field: str) -> tuple[Condition, ...]:
 
 class Applications(Crud[Application, ApplicationFilter], ApplicationRepository):
     def get_by_org_id(self, org_id: uuid.UUID, limit: int = DEFAULT_LIMIT, offset: int = 0) -> list[Application]:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         return _page(self, (), OLDEST_FIRST, limit, offset)
 
     def get_by_api_key_hash(self, api_key_hash: str) -> Application | None:
@@ -92,7 +92,7 @@ class Applications(Crud[Application, ApplicationFilter], ApplicationRepository):
 
 class Users(Crud[User, UserFilter], UserRepository):
     def get_by_org_id(self, org_id: uuid.UUID, limit: int = DEFAULT_LIMIT, offset: int = 0) -> list[User]:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         return _page(self, (), OLDEST_FIRST, limit, offset)
 
     def get_by_email(self, email: str) -> User | None:
@@ -104,7 +104,7 @@ class Users(Crud[User, UserFilter], UserRepository):
 
 class Policies(Crud[Policy, PolicyFilter], PolicyRepository):
     def get_by_org_id(self, org_id: uuid.UUID, limit: int = DEFAULT_LIMIT, offset: int = 0) -> list[Policy]:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         return _page(self, (), OLDEST_FIRST, limit, offset)
 
     def get_by_app_id(self, app_id: uuid.UUID) -> list[Policy]:
@@ -116,7 +116,7 @@ class Policies(Crud[Policy, PolicyFilter], PolicyRepository):
 
     def get_applicable_policies(self, org_id: uuid.UUID, app_id: uuid.UUID,
                                 user_id: uuid.UUID | None = None) -> list[Policy]:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         application = parse_id(app_id, "app_id")
         user = None if user_id is None else parse_id(user_id, "user_id")
         # Organization policies name no application (nor do users' policies for every application).
@@ -137,7 +137,7 @@ class AuditLogs(AppendOnlyCrud[AuditLog, AuditLogFilter], AuditLogRepository):
         return self.bulk_create(entries)
 
     def get_by_org_id(self, org_id: uuid.UUID, limit: int = DEFAULT_LIMIT, offset: int = 0) -> list[AuditLog]:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         return _page(self, (), NEWEST_OCCURRED, limit, offset)
 
     def get_by_app_id(self, app_id: uuid.UUID, limit: int = DEFAULT_LIMIT, offset: int = 0) -> list[AuditLog]:
@@ -162,7 +162,7 @@ class InferenceRequests(AppendOnlyCrud[InferenceRequest, InferenceRequestFilter]
 
     def get_by_org_id(self, org_id: uuid.UUID, limit: int = DEFAULT_LIMIT,
                       offset: int = 0) -> list[InferenceRequest]:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         return _page(self, (), NEWEST_REQUESTED, limit, offset)
 
     def get_by_app_id(self, app_id: uuid.UUID, limit: int = DEFAULT_LIMIT,
@@ -176,7 +176,7 @@ class InferenceRequests(AppendOnlyCrud[InferenceRequest, InferenceRequestFilter]
         return _page(self, (equal("status", wanted.value),), NEWEST_REQUESTED, limit, offset)
 
     def get_metrics(self, org_id: uuid.UUID, start: datetime, end: datetime) -> InferenceMetrics:
-        self._same_tenant(org_id)
+        self._same_tenant(parse_id(org_id, "org_id"))
         self._schema.scope_value(self._store.scope)  # from system scope this raises before any read
         since, until = (condition.value for condition in _range(start, end, "requested_at"))
         return self._metrics.metrics(since, until)
