@@ -19,9 +19,9 @@ from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql import migrate
 from adapters.sql.backend import SqlBackend
+from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.database import SqlDatabase
 from adapters.sql.metadata import metadata
-from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.transaction_manager import BackendTransactionManager
 from adapters.transactions import Backend

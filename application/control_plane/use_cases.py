@@ -72,7 +72,7 @@ class AuthenticateApiKey:
             raise ApiKeyRejected() from None
         with self._uow.system() as uow:
             found = uow.applications.get_by_api_key_hash(digest)
-        if found is None or found.api_key_revoked_at is not None or not found.accepts(secret):
+        if found is None or not found.accepts(secret):
             raise ApiKeyRejected()
         return found
 

@@ -1,7 +1,9 @@
 """An application of an organization, which calls the control plane with its API key.
 
-One key at a time: issuing a key replaces the previous one (rotation), revoking leaves none. The
-application stores the key's hash and the first characters of the key, never the key.
+One key at a time: issuing a key replaces the previous one (rotation), revoking stops the current
+one. The application stores the key's hash and the first characters of the key, never the key. A
+revoked key's hash stays (marked by `api_key_revoked_at`), so that the audit trail and a lookup can
+still tell a revoked key from a key that never existed.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ ApplicationName = Annotated[str, Field(min_length=1, max_length=200)]
 class Application(TenantOwned):
     name: ApplicationName
     description: str = Field(default="", max_length=2000)
-    api_key_hash: str | None = Field(default=None, min_length=HASH_LENGTH, max_length=HASH_LENGTH,
-                                     pattern=r"^[0-9a-f]+$")
-    """None once the key is revoked."""
+    api_key_hash: str = Field(min_length=HASH_LENGTH, max_length=HASH_LENGTH, pattern=r"^[0-9a-f]+$")
     api_key_prefix: str | None = Field(default=None, max_length=20)
     api_key_issued_at: UtcDatetime | None = None
     api_key_revoked_at: UtcDatetime | None = None
@@ -40,7 +40,8 @@ class Application(TenantOwned):
 
     @property
     def has_key(self) -> bool:
-        return self.api_key_hash is not None
+        """Whether the application has a key that works (not revoked)."""
+        return self.api_key_revoked_at is None
 
     def rotate_key(self, at: datetime) -> tuple[Application, IssuedKey]:
         """A new key replacing the current one, which stops working when this is stored."""
@@ -50,11 +51,11 @@ class Application(TenantOwned):
         return rotated, key
 
     def revoke_key(self, at: datetime) -> Application:
-        return self.evolve(api_key_hash=None, api_key_revoked_at=at, updated_at=at)
+        return self.evolve(api_key_revoked_at=at, updated_at=at)
 
     def accepts(self, secret: str) -> bool:
         """Whether `secret` is this application's current key (constant-time comparison)."""
-        return self.is_active and self.api_key_hash is not None and key_matches(secret, self.api_key_hash)
+        return self.is_active and self.has_key and key_matches(secret, self.api_key_hash)
 
     def deactivate(self, at: datetime) -> Application:
         return self.evolve(is_active=False, updated_at=at)

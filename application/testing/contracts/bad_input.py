@@ -396,9 +396,11 @@ def _control_plane_records(tenant: uuid.UUID) -> dict[str, Any]:
 CONTROL_PLANE_FILTERS: dict[str, list[tuple[Any, str]]] = {
     "applications": [(made(ApplicationFilter, is_active="yes"), "is_active"),
                      (made(ApplicationFilter, name_contains="\x00"), "name_contains")],
-    "users": [(made(UserFilter, is_active=1), "is_active"), (made(UserFilter, email_contains="\ud800"), "email_contains")],
+    "users": [(made(UserFilter, is_active=1), "is_active"),
+              (made(UserFilter, email_contains="\ud800"), "email_contains")],
     "policies": [(made(PolicyFilter, policy_type="speed_limit"), "policy_type"),
-                 (made(PolicyFilter, scope="galaxy"), "scope"), (made(PolicyFilter, application_id="x"), "application_id")],
+                 (made(PolicyFilter, scope="galaxy"), "scope"),
+                 (made(PolicyFilter, application_id="x"), "application_id")],
     "audit_logs": [(made(AuditLogFilter, action="\x00"), "action"),
                    (made(AuditLogFilter, occurred_from="2026-01-01"), "occurred_from"),
                    (made(AuditLogFilter, user_id=12), "user_id")],
