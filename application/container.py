@@ -12,6 +12,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.bigquery.analytics import BigQueryAnalyticsBackend, BigQueryInferenceMetrics
 from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
@@ -151,10 +152,13 @@ class Container(containers.DeclarativeContainer):
         bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock),
     )
     # -- control plane (spec 003) ----------------------------------------------------------------
+    bigquery_analytics = providers.Singleton(BigQueryAnalyticsBackend, bigquery_database)
     control_plane_unit_of_work = providers.Selector(
-        providers.Callable(_backend, settings, "control_plane"),
+        providers.Callable(lambda settings: settings.control_plane_wiring, settings),
         memory=providers.Singleton(control_plane_units, memory, clock=clock),
         sql=providers.Singleton(control_plane_units, sql, clock=clock, metrics=SqlInferenceMetrics),
+        **{"sql+bigquery": providers.Singleton(control_plane_units, sql, clock=clock, analytics=bigquery_analytics,
+                                               metrics=BigQueryInferenceMetrics)},
     )
     transaction_manager = providers.Selector(
         providers.Callable(_backend, settings, "control_plane"),

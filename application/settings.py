@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # -- control plane ------------------------------------------------------------------------
     control_plane_backend: Backend | None = None
     """Overrides the backend of the control-plane context; by default it follows `database_url`."""
+    control_plane_analytics_backend: Literal["bigquery"] | None = None
+    """`bigquery`: the audit log and inference requests in BigQuery (the `bigquery_*` settings), the rest
+    of the control plane on its backend, which must then be `sql`."""
     audit_queue_size: int = Field(default=10_000, ge=1, le=10_000_000)
     """Audit entries the asynchronous writer holds before `submit` waits for room."""
     audit_batch_size: int = Field(default=1_000, ge=1, le=100_000)
@@ -90,6 +93,12 @@ class Settings(BaseSettings):
     @property
     def default_backend(self) -> Backend:
         return "memory" if self.database_url == MEMORY_URL else "sql"
+
+    @property
+    def control_plane_wiring(self) -> str:
+        """`memory`, `sql`, or `sql+bigquery` (the analytics tables in BigQuery)."""
+        backend = self.backend_for("control_plane")
+        return backend if self.control_plane_analytics_backend is None else f"{backend}+bigquery"
 
     def backend_for(self, context: str) -> str:
         chosen: str | None = getattr(self, f"{context}_backend", None)

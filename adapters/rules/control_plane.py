@@ -34,7 +34,7 @@ from domain.control_plane.policy import Policy, applicable_order
 from domain.control_plane.user import User
 from domain.shared.checks import aware_datetime, member, text_argument
 from domain.shared.entity import Entity
-from domain.shared.errors import ValidationError
+from domain.shared.errors import Unsupported, ValidationError
 from domain.shared.filters import Condition, FilterSet, Operator
 from domain.shared.ids import parse_id
 from domain.shared.pagination import OffsetPageRequest
@@ -185,6 +185,9 @@ class InferenceRequests(AppendOnlyCrud[InferenceRequest, InferenceRequestFilter]
 MetricsFactory = Callable[[RecordStore[InferenceRequest]], InferenceMetricsQuery]
 """Builds a backend's `get_metrics` query from the inference requests' store."""
 
+ANALYTIC_SCHEMAS: tuple[RecordSchema[Any], ...] = (AUDIT_LOG_SCHEMA, INFERENCE_REQUEST_SCHEMA)
+"""The append-only tables an analytics backend (BigQuery) may hold instead of the relational one."""
+
 
 class ControlPlaneWork(ContextUnitOfWork, ControlPlaneUnitOfWork):
     # Tenants are listed because the references point at them: a backend must store them too.
@@ -193,9 +196,50 @@ class ControlPlaneWork(ContextUnitOfWork, ControlPlaneUnitOfWork):
     )
 
     def __init__(self, backend: Backend[Any, Any], scope: Any, clock: Clock | None,
-                 metrics: MetricsFactory) -> None:
+                 metrics: MetricsFactory, analytics: Backend[Any, Any] | None = None) -> None:
         super().__init__(backend, scope, clock)
         self._metrics = metrics
+        self._analytics = None if analytics is None else ContextUnitOfWork(analytics, scope, clock)
+        """The audit log and inference requests on their own backend: a second transaction, entered
+        and ended with this one. Its appends are sent before this one commits, so a failure to store
+        them rolls the relational work back; a relational commit failing after them leaves entries of
+        work that did not land (never work without its entries)."""
+
+    # -- the analytics backend's transaction follows this one ---------------------------------
+    def __enter__(self) -> ControlPlaneWork:
+        super().__enter__()
+        if self._analytics is not None:
+            try:
+                self._analytics.__enter__()
+            except BaseException as error:
+                super().__exit__(type(error), error, error.__traceback__)
+                raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> None:
+        if self._analytics is not None and self._analytics.active:
+            try:
+                self._analytics.__exit__(exc_type, exc, traceback)
+            except BaseException as error:
+                super().__exit__(type(error), error, error.__traceback__)
+                raise
+        super().__exit__(exc_type, exc, traceback)
+
+    def commit(self) -> None:
+        if self._analytics is not None:
+            self._analytics.commit()
+        super().commit()
+
+    def rollback(self) -> None:
+        if self._analytics is not None:
+            self._analytics.rollback()
+        super().rollback()
+
+    def _analytic_store(self, schema: RecordSchema[E]) -> RecordStore[E]:
+        if self._analytics is None:
+            return self.store(schema)
+        self._live_guard()
+        return self._analytics.store(schema)
 
     def _owned(self, name: str, build: Callable[[RecordStore[Any], Clock, ReferenceCheck], R],
                schema: RecordSchema[Any]) -> R:
@@ -216,21 +260,30 @@ class ControlPlaneWork(ContextUnitOfWork, ControlPlaneUnitOfWork):
 
     @property
     def audit_logs(self) -> AuditLogRepository:
-        return self._owned("audit_logs", AuditLogs, AUDIT_LOG_SCHEMA)
+        return self._repository("audit_logs", lambda: AuditLogs(
+            self._analytic_store(AUDIT_LOG_SCHEMA), self.clock, ReferenceCheck(AUDIT_LOG_SCHEMA, self.store)))
 
     @property
     def inference_requests(self) -> InferenceRequestRepository:
         return self._repository("inference_requests", self._inference_requests)
 
     def _inference_requests(self) -> InferenceRequests:
-        store = self.store(INFERENCE_REQUEST_SCHEMA)
+        store = self._analytic_store(INFERENCE_REQUEST_SCHEMA)
         return InferenceRequests(store, self.clock, ReferenceCheck(INFERENCE_REQUEST_SCHEMA, self.store),
                                  self._metrics(store))
 
 
 def control_plane_units(backend: Backend[Any, Any], *, clock: Clock | None = None,
-                        metrics: MetricsFactory | None = None) -> ContextFactory[ControlPlaneUnitOfWork]:
-    """`metrics`: the backend's own `get_metrics` query (SQL's one statement); else read over the store."""
+                        metrics: MetricsFactory | None = None, analytics: Backend[Any, Any] | None = None,
+                        ) -> ContextFactory[ControlPlaneUnitOfWork]:
+    """`metrics`: the `get_metrics` query of the backend holding inference requests (SQL's and
+    BigQuery's one statement); else read over the store. `analytics`: a backend holding the audit
+    log and inference requests instead of `backend` (BigQuery), whose references are still checked
+    in `backend`."""
     build = metrics if metrics is not None else StoreInferenceMetrics
+    if analytics is not None:
+        missing = [schema.table for schema in ANALYTIC_SCHEMAS if not analytics.supports(schema)]
+        if missing:
+            raise Unsupported(f"the {analytics.name} backend cannot hold {', '.join(missing)}")
     return ContextFactory(backend, "control plane", ControlPlaneWork.schemas,
-                          lambda scope: ControlPlaneWork(backend, scope, clock, build))
+                          lambda scope: ControlPlaneWork(backend, scope, clock, build, analytics))

@@ -129,10 +129,189 @@ def counts(control_plane_uow: Units, tenant_id: uuid.UUID) -> dict[str, int]:
                 ("applications", "users", "policies", "audit_logs", "inference_requests")}
 
 
-class ControlPlaneContract:
+class AnalyticsContract:
+    """The audit log, inference requests and the asynchronous writer: what every backend of the two
+    append-only tables does, BigQuery included (`control_plane_units(..., analytics=...)`)."""
+
     @pytest.fixture
     def world(self, control_plane_uow: Units, tenancy_uow: TenancyUnitOfWorkFactory) -> World:
         return seed_world(control_plane_uow, tenancy_uow)
+
+    # -- audit logs ---------------------------------------------------------------------------
+    def test_audit_queries_newest_first_with_pagination(self, control_plane_uow: Units, world: World) -> None:
+        a = world.acme
+        entries = [
+            new_entry(a, "policy.created", 0, application_id=world.chat.id, user_id=world.ann.id, request_id="r1"),
+            new_entry(a, "policy.updated", 1, application_id=world.chat.id, user_id=world.bob.id),
+            new_entry(a, "policy.created", 2, application_id=world.search.id, user_id=world.ann.id),
+            new_entry(a, "api_key.revoked", 3, resource_type="application", resource_id=world.chat.id),
+        ]
+        with control_plane_uow.for_tenant(a) as uow:
+            uow.audit_logs.insert(entries[0])
+            assert uow.audit_logs.insert_many(entries[1:]) == entries[1:]
+        with control_plane_uow.for_tenant(world.globex) as uow:
+            uow.audit_logs.insert(new_entry(world.globex, "policy.created", 1))
+
+        def ids(found: list[AuditLog]) -> list[uuid.UUID]:
+            return [entry.id for entry in found]
+
+        e = entries
+        with control_plane_uow.for_tenant(a) as uow:
+            logs = uow.audit_logs
+            assert ids(logs.get_by_org_id(a)) == [e[3].id, e[2].id, e[1].id, e[0].id]
+            assert ids(logs.get_by_org_id(a, limit=2, offset=1)) == [e[2].id, e[1].id]
+            assert ids(logs.get_by_app_id(world.chat.id)) == [e[1].id, e[0].id]
+            assert ids(logs.get_by_user_id(world.ann.id)) == [e[2].id, e[0].id]
+            assert ids(logs.get_by_action("policy.created")) == [e[2].id, e[0].id]
+            assert ids(logs.get_by_action("policy.created", limit=1, offset=1)) == [e[0].id]
+            assert ids(logs.get_by_date_range(at(1), at(3))) == [e[2].id, e[1].id]  # end excluded
+            assert ids(logs.get_by_date_range(at(0), at(0))) == []
+            assert logs.list_and_count(AuditLogFilter(request_id="r1")).items == [e[0]]
+            with pytest.raises(ValidationError, match="end"):
+                logs.get_by_date_range(at(3), at(1))
+            with pytest.raises(ValidationError, match="start"):
+                logs.get_by_date_range(datetime(2026, 3, 1), at(1))
+
+    def test_audit_entries_are_append_only(self, control_plane_uow: Units, world: World) -> None:
+        entry = new_entry(world.acme)
+        with control_plane_uow.for_tenant(world.acme) as uow:
+            uow.audit_logs.insert(entry)
+            with pytest.raises(Unsupported):
+                uow.audit_logs.update(entry.evolve(action="policy.deleted"))
+            with pytest.raises(Unsupported):
+                uow.audit_logs.delete(entry.id)
+        with control_plane_uow.for_tenant(world.acme) as uow:
+            assert uow.audit_logs.get_by_id(entry.id) == entry
+
+    def test_a_batch_of_audit_entries_is_all_or_nothing(self, control_plane_uow: Units, world: World) -> None:
+        first = new_entry(world.acme)
+        with control_plane_uow.for_tenant(world.acme) as uow:
+            uow.audit_logs.insert(first)
+        with pytest.raises(Conflict), control_plane_uow.for_tenant(world.acme) as uow:
+            uow.audit_logs.insert_many([new_entry(world.acme), first])
+        assert counts(control_plane_uow, world.acme)["audit_logs"] == 1
+
+    # -- inference requests -------------------------------------------------------------------
+    def test_inference_requests_by_status_application_and_organization(self, control_plane_uow: Units,
+                                                                       world: World) -> None:
+        a = world.acme
+        done = new_request(a, world.chat.id, minutes=0, user_id=world.ann.id)
+        failed = new_request(a, world.chat.id, status=InferenceStatus.FAILED, minutes=1)
+        other = new_request(a, world.search.id, minutes=2)
+        with control_plane_uow.for_tenant(a) as uow:
+            uow.inference_requests.bulk_create([done, failed, other])
+            requests = uow.inference_requests
+            assert requests.get_by_status(InferenceStatus.COMPLETED) == [other, done]
+            assert requests.get_by_status(InferenceStatus.FAILED) == [failed]
+            assert requests.get_by_status(InferenceStatus.REJECTED) == []
+            assert requests.get_by_app_id(world.chat.id) == [failed, done]
+            assert requests.get_by_org_id(a, limit=1) == [other]
+            assert requests.get_by_id(done.id) == done
+            with pytest.raises(ValidationError, match="status"):
+                requests.get_by_status("lost")  # type: ignore[arg-type]
+            with pytest.raises(Unsupported):
+                requests.update(done)
+            with pytest.raises(NotFound):
+                requests.create(new_request(a, world.globex_app.id))
+
+    def test_metrics_over_a_date_range(self, control_plane_uow: Units, world: World) -> None:
+        a = world.acme
+        latencies = [120, 80, 300, 95, 2000, 150, 60, 75, 110, 400, 90, 130, 85, 70, 105, 115, 140, 160, 180, 999, 50]
+        requests = [new_request(a, world.chat.id if i % 2 else world.search.id, latency_ms=latency,
+                                cost_cents=i + 1, minutes=i,
+                                status=InferenceStatus.FAILED if i % 5 == 0 else InferenceStatus.COMPLETED)
+                    for i, latency in enumerate(latencies)]
+        outside = [new_request(a, world.chat.id, latency_ms=5000, minutes=-1),
+                   new_request(a, world.chat.id, latency_ms=5000, minutes=len(latencies))]
+        with control_plane_uow.for_tenant(a) as uow:
+            uow.inference_requests.bulk_create([*requests, *outside])
+        with control_plane_uow.for_tenant(world.globex) as uow:
+            uow.inference_requests.create(new_request(world.globex, world.globex_app.id, latency_ms=9999))
+        with control_plane_uow.for_tenant(a) as uow:
+            metrics = uow.inference_requests.get_metrics(a, at(0), at(len(latencies)))
+            empty = uow.inference_requests.get_metrics(a, at(1000), at(2000))
+            with pytest.raises(TenantScopeRequired):
+                uow.inference_requests.get_metrics(world.globex, at(0), at(1))
+            with pytest.raises(ValidationError, match="end"):
+                uow.inference_requests.get_metrics(a, at(1), at(0))
+        # 21 requests: the nearest rank of the 95th percentile is ceil(19.95) = 20, the second largest.
+        assert metrics.total_requests == 21
+        assert metrics.total_cost_cents == sum(range(1, 22))
+        assert metrics.avg_latency_ms == pytest.approx(sum(latencies) / 21, rel=1e-12)
+        assert metrics.p95_latency_ms == 999.0
+        assert metrics.error_rate == pytest.approx(5 / 21, rel=1e-12)  # i = 0, 5, 10, 15, 20
+        assert (empty.total_requests, empty.total_cost_cents, empty.avg_latency_ms, empty.p95_latency_ms,
+                empty.error_rate) == (0, 0, 0.0, 0.0, 0.0)
+
+    def test_metrics_of_one_request(self, control_plane_uow: Units, world: World) -> None:
+        with control_plane_uow.for_tenant(world.acme) as uow:
+            uow.inference_requests.create(new_request(world.acme, world.chat.id, latency_ms=42, cost_cents=7))
+            metrics = uow.inference_requests.get_metrics(world.acme, at(0), at(1))
+        assert (metrics.total_requests, metrics.total_cost_cents, metrics.avg_latency_ms, metrics.p95_latency_ms,
+                metrics.error_rate) == (1, 7, 42.0, 42.0, 0.0)
+
+    # -- the asynchronous audit writer --------------------------------------------------------
+    def test_the_writer_stores_every_accepted_entry_by_close(self, control_plane_uow: Units, audit_writer_of: WriterOf,
+                                                             world: World) -> None:
+        writer = audit_writer_of()
+        entries = [new_entry(world.acme if i % 3 else world.globex, minutes=i / 100) for i in range(450)]
+        errors = race(lambda chunk: [writer.submit(entry) for entry in chunk],
+                      [entries[i::3] for i in range(3)])
+        assert errors == []
+        writer.close()
+        writer.close()  # idempotent
+        assert writer.failures == []
+        assert counts(control_plane_uow, world.acme)["audit_logs"] == 300
+        assert counts(control_plane_uow, world.globex)["audit_logs"] == 150
+        with pytest.raises(UnitOfWorkInactive):
+            writer.submit(new_entry(world.acme))
+
+    def test_flush_waits_for_the_entries_accepted_before_it(self, control_plane_uow: Units,
+                                                            audit_writer_of: WriterOf, world: World) -> None:
+        writer = audit_writer_of()
+        try:
+            for i in range(20):
+                writer.submit(new_entry(world.acme, minutes=i))
+            writer.flush()
+            assert counts(control_plane_uow, world.acme)["audit_logs"] == 20
+        finally:
+            writer.close()
+
+    def test_an_entry_that_cannot_be_stored_costs_only_itself(self, control_plane_uow: Units,
+                                                              audit_writer_of: WriterOf, world: World) -> None:
+        writer = audit_writer_of()
+        ghost = uuid.uuid4()
+        good = [new_entry(world.acme, minutes=i) for i in range(5)]
+        for entry in (*good[:2], new_entry(ghost), *good[2:]):
+            writer.submit(entry)
+        writer.close()
+        assert [type(error) for error in writer.failures] == [NotFound]
+        with control_plane_uow.for_tenant(world.acme) as uow:
+            assert sorted(e.id for e in uow.audit_logs.get_by_org_id(world.acme)) == sorted(e.id for e in good)
+        with pytest.raises(ValidationError, match="entry"):
+            writer.submit("not an entry")  # type: ignore[arg-type]
+
+    def test_a_full_queue_makes_submit_wait_instead_of_growing(self, control_plane_uow: Units,
+                                                               audit_writer_of: WriterOf, world: World) -> None:
+        writer = audit_writer_of()
+        done = threading.Event()
+
+        def submit_many() -> None:
+            for i in range(300):
+                writer.submit(new_entry(world.acme, minutes=i / 10))
+            done.set()
+
+        thread = threading.Thread(target=submit_many)
+        thread.start()
+        thread.join(60)
+        assert done.is_set()
+        writer.close()
+        assert counts(control_plane_uow, world.acme)["audit_logs"] == 300
+
+
+class ControlPlaneContract(AnalyticsContract):
+    """Everything: the analytics part, applications, users, policies, references and cascades,
+    tenant isolation, transactions."""
 
     # -- applications -------------------------------------------------------------------------
     def test_applications_of_an_organization_in_pages(self, control_plane_uow: Units, world: World) -> None:
@@ -277,119 +456,6 @@ class ControlPlaneContract:
                 uow.policies.update(stored.evolve(application_id=world.globex_app.id))
         assert counts(control_plane_uow, world.acme)["policies"] == 1
 
-    # -- audit logs ---------------------------------------------------------------------------
-    def test_audit_queries_newest_first_with_pagination(self, control_plane_uow: Units, world: World) -> None:
-        a = world.acme
-        entries = [
-            new_entry(a, "policy.created", 0, application_id=world.chat.id, user_id=world.ann.id, request_id="r1"),
-            new_entry(a, "policy.updated", 1, application_id=world.chat.id, user_id=world.bob.id),
-            new_entry(a, "policy.created", 2, application_id=world.search.id, user_id=world.ann.id),
-            new_entry(a, "api_key.revoked", 3, resource_type="application", resource_id=world.chat.id),
-        ]
-        with control_plane_uow.for_tenant(a) as uow:
-            uow.audit_logs.insert(entries[0])
-            assert uow.audit_logs.insert_many(entries[1:]) == entries[1:]
-        with control_plane_uow.for_tenant(world.globex) as uow:
-            uow.audit_logs.insert(new_entry(world.globex, "policy.created", 1))
-
-        def ids(found: list[AuditLog]) -> list[uuid.UUID]:
-            return [entry.id for entry in found]
-
-        e = entries
-        with control_plane_uow.for_tenant(a) as uow:
-            logs = uow.audit_logs
-            assert ids(logs.get_by_org_id(a)) == [e[3].id, e[2].id, e[1].id, e[0].id]
-            assert ids(logs.get_by_org_id(a, limit=2, offset=1)) == [e[2].id, e[1].id]
-            assert ids(logs.get_by_app_id(world.chat.id)) == [e[1].id, e[0].id]
-            assert ids(logs.get_by_user_id(world.ann.id)) == [e[2].id, e[0].id]
-            assert ids(logs.get_by_action("policy.created")) == [e[2].id, e[0].id]
-            assert ids(logs.get_by_action("policy.created", limit=1, offset=1)) == [e[0].id]
-            assert ids(logs.get_by_date_range(at(1), at(3))) == [e[2].id, e[1].id]  # end excluded
-            assert ids(logs.get_by_date_range(at(0), at(0))) == []
-            assert logs.list_and_count(AuditLogFilter(request_id="r1")).items == [e[0]]
-            with pytest.raises(ValidationError, match="end"):
-                logs.get_by_date_range(at(3), at(1))
-            with pytest.raises(ValidationError, match="start"):
-                logs.get_by_date_range(datetime(2026, 3, 1), at(1))
-
-    def test_audit_entries_are_append_only(self, control_plane_uow: Units, world: World) -> None:
-        entry = new_entry(world.acme)
-        with control_plane_uow.for_tenant(world.acme) as uow:
-            uow.audit_logs.insert(entry)
-            with pytest.raises(Unsupported):
-                uow.audit_logs.update(entry.evolve(action="policy.deleted"))
-            with pytest.raises(Unsupported):
-                uow.audit_logs.delete(entry.id)
-        with control_plane_uow.for_tenant(world.acme) as uow:
-            assert uow.audit_logs.get_by_id(entry.id) == entry
-
-    def test_a_batch_of_audit_entries_is_all_or_nothing(self, control_plane_uow: Units, world: World) -> None:
-        first = new_entry(world.acme)
-        with control_plane_uow.for_tenant(world.acme) as uow:
-            uow.audit_logs.insert(first)
-        with pytest.raises(Conflict), control_plane_uow.for_tenant(world.acme) as uow:
-            uow.audit_logs.insert_many([new_entry(world.acme), first])
-        assert counts(control_plane_uow, world.acme)["audit_logs"] == 1
-
-    # -- inference requests -------------------------------------------------------------------
-    def test_inference_requests_by_status_application_and_organization(self, control_plane_uow: Units,
-                                                                       world: World) -> None:
-        a = world.acme
-        done = new_request(a, world.chat.id, minutes=0, user_id=world.ann.id)
-        failed = new_request(a, world.chat.id, status=InferenceStatus.FAILED, minutes=1)
-        other = new_request(a, world.search.id, minutes=2)
-        with control_plane_uow.for_tenant(a) as uow:
-            uow.inference_requests.bulk_create([done, failed, other])
-            requests = uow.inference_requests
-            assert requests.get_by_status(InferenceStatus.COMPLETED) == [other, done]
-            assert requests.get_by_status(InferenceStatus.FAILED) == [failed]
-            assert requests.get_by_status(InferenceStatus.REJECTED) == []
-            assert requests.get_by_app_id(world.chat.id) == [failed, done]
-            assert requests.get_by_org_id(a, limit=1) == [other]
-            assert requests.get_by_id(done.id) == done
-            with pytest.raises(ValidationError, match="status"):
-                requests.get_by_status("lost")  # type: ignore[arg-type]
-            with pytest.raises(Unsupported):
-                requests.update(done)
-            with pytest.raises(NotFound):
-                requests.create(new_request(a, world.globex_app.id))
-
-    def test_metrics_over_a_date_range(self, control_plane_uow: Units, world: World) -> None:
-        a = world.acme
-        latencies = [120, 80, 300, 95, 2000, 150, 60, 75, 110, 400, 90, 130, 85, 70, 105, 115, 140, 160, 180, 999, 50]
-        requests = [new_request(a, world.chat.id if i % 2 else world.search.id, latency_ms=latency,
-                                cost_cents=i + 1, minutes=i,
-                                status=InferenceStatus.FAILED if i % 5 == 0 else InferenceStatus.COMPLETED)
-                    for i, latency in enumerate(latencies)]
-        outside = [new_request(a, world.chat.id, latency_ms=5000, minutes=-1),
-                   new_request(a, world.chat.id, latency_ms=5000, minutes=len(latencies))]
-        with control_plane_uow.for_tenant(a) as uow:
-            uow.inference_requests.bulk_create([*requests, *outside])
-        with control_plane_uow.for_tenant(world.globex) as uow:
-            uow.inference_requests.create(new_request(world.globex, world.globex_app.id, latency_ms=9999))
-        with control_plane_uow.for_tenant(a) as uow:
-            metrics = uow.inference_requests.get_metrics(a, at(0), at(len(latencies)))
-            empty = uow.inference_requests.get_metrics(a, at(1000), at(2000))
-            with pytest.raises(TenantScopeRequired):
-                uow.inference_requests.get_metrics(world.globex, at(0), at(1))
-            with pytest.raises(ValidationError, match="end"):
-                uow.inference_requests.get_metrics(a, at(1), at(0))
-        # 21 requests: the nearest rank of the 95th percentile is ceil(19.95) = 20, the second largest.
-        assert metrics.total_requests == 21
-        assert metrics.total_cost_cents == sum(range(1, 22))
-        assert metrics.avg_latency_ms == pytest.approx(sum(latencies) / 21, rel=1e-12)
-        assert metrics.p95_latency_ms == 999.0
-        assert metrics.error_rate == pytest.approx(5 / 21, rel=1e-12)  # i = 0, 5, 10, 15, 20
-        assert (empty.total_requests, empty.total_cost_cents, empty.avg_latency_ms, empty.p95_latency_ms,
-                empty.error_rate) == (0, 0, 0.0, 0.0, 0.0)
-
-    def test_metrics_of_one_request(self, control_plane_uow: Units, world: World) -> None:
-        with control_plane_uow.for_tenant(world.acme) as uow:
-            uow.inference_requests.create(new_request(world.acme, world.chat.id, latency_ms=42, cost_cents=7))
-            metrics = uow.inference_requests.get_metrics(world.acme, at(0), at(1))
-        assert (metrics.total_requests, metrics.total_cost_cents, metrics.avg_latency_ms, metrics.p95_latency_ms,
-                metrics.error_rate) == (1, 7, 42.0, 42.0, 0.0)
-
     # -- cascades -----------------------------------------------------------------------------
     def _populate(self, control_plane_uow: Units, world: World) -> None:
         a = world.acme
@@ -523,64 +589,6 @@ class ControlPlaneContract:
         transaction_manager.in_transaction(kept.append, world.acme)
         with pytest.raises(UnitOfWorkInactive):
             kept[0].join(control_plane_uow)
-
-    # -- the asynchronous audit writer --------------------------------------------------------
-    def test_the_writer_stores_every_accepted_entry_by_close(self, control_plane_uow: Units, audit_writer_of: WriterOf,
-                                                             world: World) -> None:
-        writer = audit_writer_of()
-        entries = [new_entry(world.acme if i % 3 else world.globex, minutes=i / 100) for i in range(450)]
-        errors = race(lambda chunk: [writer.submit(entry) for entry in chunk],
-                      [entries[i::3] for i in range(3)])
-        assert errors == []
-        writer.close()
-        writer.close()  # idempotent
-        assert writer.failures == []
-        assert counts(control_plane_uow, world.acme)["audit_logs"] == 300
-        assert counts(control_plane_uow, world.globex)["audit_logs"] == 150
-        with pytest.raises(UnitOfWorkInactive):
-            writer.submit(new_entry(world.acme))
-
-    def test_flush_waits_for_the_entries_accepted_before_it(self, control_plane_uow: Units,
-                                                            audit_writer_of: WriterOf, world: World) -> None:
-        writer = audit_writer_of()
-        try:
-            for i in range(20):
-                writer.submit(new_entry(world.acme, minutes=i))
-            writer.flush()
-            assert counts(control_plane_uow, world.acme)["audit_logs"] == 20
-        finally:
-            writer.close()
-
-    def test_an_entry_that_cannot_be_stored_costs_only_itself(self, control_plane_uow: Units,
-                                                              audit_writer_of: WriterOf, world: World) -> None:
-        writer = audit_writer_of()
-        ghost = uuid.uuid4()
-        good = [new_entry(world.acme, minutes=i) for i in range(5)]
-        for entry in (*good[:2], new_entry(ghost), *good[2:]):
-            writer.submit(entry)
-        writer.close()
-        assert [type(error) for error in writer.failures] == [NotFound]
-        with control_plane_uow.for_tenant(world.acme) as uow:
-            assert sorted(e.id for e in uow.audit_logs.get_by_org_id(world.acme)) == sorted(e.id for e in good)
-        with pytest.raises(ValidationError, match="entry"):
-            writer.submit("not an entry")  # type: ignore[arg-type]
-
-    def test_a_full_queue_makes_submit_wait_instead_of_growing(self, control_plane_uow: Units,
-                                                               audit_writer_of: WriterOf, world: World) -> None:
-        writer = audit_writer_of()
-        done = threading.Event()
-
-        def submit_many() -> None:
-            for i in range(300):
-                writer.submit(new_entry(world.acme, minutes=i / 10))
-            done.set()
-
-        thread = threading.Thread(target=submit_many)
-        thread.start()
-        thread.join(60)
-        assert done.is_set()
-        writer.close()
-        assert counts(control_plane_uow, world.acme)["audit_logs"] == 300
 
     def test_units_of_work_are_unusable_outside_their_block(self, control_plane_uow: Units, world: World) -> None:
         with control_plane_uow.for_tenant(world.acme) as uow:
