@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from application.console import Report
 from application.container import Container
-from application.demo import processing, reliability, tenancy
+from application.demo import control_plane, processing, reliability, tenancy
 
 Scenario = Callable[[Container, Report], None]
 
@@ -14,4 +14,5 @@ SCENARIOS: dict[str, Scenario] = {
     "tenancy": tenancy.run,
     "reliability": reliability.run,
     "processing": processing.run,
+    "control_plane": control_plane.run,
 }
