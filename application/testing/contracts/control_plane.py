@@ -503,6 +503,35 @@ class ControlPlaneContract(AnalyticsContract):
         assert counts(control_plane_uow, world.acme) == {
             "applications": 1, "users": 1, "policies": 2, "audit_logs": 2, "inference_requests": 1}
 
+    def test_a_row_inserted_while_its_organization_is_deleted_leaves_no_orphan(
+        self, control_plane_uow: Units, tenancy_uow: TenancyUnitOfWorkFactory, world: World
+    ) -> None:
+        """The insert commits first and the cascade then takes its row (PostgreSQL, SQLite: the delete
+        waits for it), or the insert's commit is refused (memory): either way nothing is left
+        pointing at the deleted organization."""
+        deleted: list[BaseException] = []
+
+        def delete_organization() -> None:
+            try:
+                with tenancy_uow.system() as uow:
+                    uow.tenants.delete(world.acme)
+            except BaseException as error:  # handed to the test thread
+                deleted.append(error)
+
+        deleting = threading.Thread(target=delete_organization)
+        try:
+            with control_plane_uow.for_tenant(world.acme) as uow:
+                uow.applications.create(new_application(world.acme, "Late"))
+                deleting.start()
+                deleting.join(0.3)  # the delete runs (or waits for this transaction) meanwhile
+        except Conflict:
+            pass  # refused at commit: its organization went first
+        deleting.join(60)
+        assert deleted == []
+        assert counts(control_plane_uow, world.acme)["applications"] == 0
+        with tenancy_uow.system() as uow:
+            assert uow.tenants.get_by_id(world.acme) is None
+
     # -- tenant isolation ---------------------------------------------------------------------
     def test_another_organizations_records_behave_as_missing(self, control_plane_uow: Units, world: World) -> None:
         with control_plane_uow.for_tenant(world.globex) as uow:
