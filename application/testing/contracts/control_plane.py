@@ -520,8 +520,8 @@ class ControlPlaneContract(AnalyticsContract):
 
         deleting = threading.Thread(target=delete_organization)
         try:
-            with control_plane_uow.for_tenant(world.acme) as uow:
-                uow.applications.create(new_application(world.acme, "Late"))
+            with control_plane_uow.for_tenant(world.acme) as plane:
+                plane.applications.create(new_application(world.acme, "Late"))
                 deleting.start()
                 deleting.join(0.3)  # the delete runs (or waits for this transaction) meanwhile
         except Conflict:
@@ -529,8 +529,8 @@ class ControlPlaneContract(AnalyticsContract):
         deleting.join(60)
         assert deleted == []
         assert counts(control_plane_uow, world.acme)["applications"] == 0
-        with tenancy_uow.system() as uow:
-            assert uow.tenants.get_by_id(world.acme) is None
+        with tenancy_uow.system() as tenancy:
+            assert tenancy.tenants.get_by_id(world.acme) is None
 
     # -- tenant isolation ---------------------------------------------------------------------
     def test_another_organizations_records_behave_as_missing(self, control_plane_uow: Units, world: World) -> None:
