@@ -28,7 +28,7 @@ from adapters.bigquery.database import BigQueryDatabase
 from adapters.bigquery.querying import Parameters, condition_sql, keyset_sql, order_sql
 from adapters.bigquery.schema import Codec, Column, TableDefinition, dataset_ref
 from adapters.memory import querying
-from adapters.records.store import Query, RecordStore
+from adapters.records.store import Query, RecordStore, equal
 from adapters.rules.inference_metrics import InferenceMetricsQuery
 from adapters.transactions import Backend, Guard
 from domain.control_plane.inference import InferenceMetrics, InferenceRequest, InferenceStatus
@@ -189,8 +189,6 @@ class AnalyticsStore(RecordStore[E]):
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, key: uuid.UUID) -> E | None:
-        from adapters.records.store import equal
-
         found = self.find(Query((equal("id", key),), limit=1))
         return found[0] if found else None
 

@@ -64,9 +64,12 @@ class BatchingAuditWriter(AuditWriter):
     def submit(self, entry: AuditLog) -> None:
         if not isinstance(entry, AuditLog):
             raise ValidationError("entry", f"expected an AuditLog, got {type(entry).__name__}")
-        if self._closed:
-            raise UnitOfWorkInactive("the audit writer is closed: it accepts no more entries")
-        self._queue.put(entry)
+        # Under the lock `close` takes, so that no entry can be accepted after the stop marker: the
+        # writer would never see it. A full queue holds the lock until the writer makes room.
+        with self._closing:
+            if self._closed:
+                raise UnitOfWorkInactive("the audit writer is closed: it accepts no more entries")
+            self._queue.put(entry)
 
     def flush(self) -> None:
         if self._thread.is_alive():
