@@ -160,13 +160,13 @@ def transaction_manager(storage: Backend[Any, Any]) -> BackendTransactionManager
 
 
 @pytest.fixture
-def audit_writer_of(control_plane_uow: ControlPlaneUnitOfWorkFactory) -> Iterator[Callable[[], AuditWriter]]:
-    """Builds asynchronous audit writers with a small queue (so that `submit` does wait), closed after
-    the test whatever it did."""
+def audit_writer_of(control_plane_uow: ControlPlaneUnitOfWorkFactory) -> Iterator[Callable[..., AuditWriter]]:
+    """Builds asynchronous audit writers with a small queue (so that `submit` does wait), on
+    `control_plane_uow` or the factory given, closed after the test whatever it did."""
     writers: list[BatchingAuditWriter] = []
 
-    def build() -> AuditWriter:
-        writer = BatchingAuditWriter(control_plane_uow, queue_size=64, batch_size=50, flush_interval=0.02)
+    def build(units: ControlPlaneUnitOfWorkFactory | None = None) -> AuditWriter:
+        writer = BatchingAuditWriter(units or control_plane_uow, queue_size=64, batch_size=50, flush_interval=0.02)
         writers.append(writer)
         return writer
 

@@ -35,14 +35,29 @@ from domain.shared.errors import (
     Unsupported,
     ValidationError,
 )
+from domain.shared.scope import TenantScope
 from domain.tenancy.tenant import Tenant
 from ports.control_plane import AuditWriter, ControlPlaneUnitOfWork, ControlPlaneUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
 from ports.transactions import Transaction, TransactionManager
+from ports.unit_of_work import UnitOfWorkFactory
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 Units = ControlPlaneUnitOfWorkFactory
-WriterOf = Callable[[], AuditWriter]
+WriterOf = Callable[..., AuditWriter]
+"""`audit_writer_of()` builds a writer on `control_plane_uow`; `audit_writer_of(units)` on `units`."""
+
+
+class GatedUnits(UnitOfWorkFactory[ControlPlaneUnitOfWork]):
+    """Units of work that open only once `gate` is set: a storage that does not answer yet."""
+
+    def __init__(self, inner: Units, gate: threading.Event) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    def __call__(self, scope: TenantScope) -> ControlPlaneUnitOfWork:
+        self._gate.wait(60)
+        return self._inner(scope)
 
 
 def at(minutes: float = 0) -> datetime:
@@ -293,7 +308,10 @@ class AnalyticsContract:
 
     def test_a_full_queue_makes_submit_wait_instead_of_growing(self, control_plane_uow: Units,
                                                                audit_writer_of: WriterOf, world: World) -> None:
-        writer = audit_writer_of()
+        """The fixture's writers hold 64 entries and take 50 per batch: with the storage stalled, a
+        caller submitting 300 waits, and goes on once the storage answers."""
+        gate = threading.Event()
+        writer = audit_writer_of(GatedUnits(control_plane_uow, gate))
         done = threading.Event()
 
         def submit_many() -> None:
@@ -303,6 +321,9 @@ class AnalyticsContract:
 
         thread = threading.Thread(target=submit_many)
         thread.start()
+        thread.join(1.0)
+        assert not done.is_set()  # waiting for room, not queueing without bound
+        gate.set()
         thread.join(60)
         assert done.is_set()
         writer.close()
