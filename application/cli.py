@@ -40,6 +40,12 @@ def init_schema(settings: Settings, out: Report, container: Container | None = N
     if container is not None and settings.bigquery_project:
         container.bigquery_database().ensure_schema()
         out.note(f"BigQuery dataset {settings.bigquery_project}.{settings.bigquery_dataset} and its tables are ready")
+    # -- control plane: its audit log and inference requests in BigQuery, when configured so ------
+    if container is not None and settings.control_plane_analytics_backend == "bigquery":
+        from adapters.bigquery.analytics import ensure_analytics_schema
+
+        ensure_analytics_schema(container.bigquery_client(), container.bigquery_settings())
+        out.note("BigQuery tables audit_logs and inference_requests are ready")
 
 
 def _safe(url: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.bigquery.analytics import BigQueryAnalyticsBackend, BigQueryInferenceMetrics
 from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
 from adapters.bigquery.database import BigQueryDatabase
@@ -27,22 +28,27 @@ from adapters.prometheus.client import PrometheusHttp, PrometheusSettings
 from adapters.prometheus.metrics import PrometheusMetricsStore
 from adapters.redis.client import RedisSettings, create_redis_client
 from adapters.redis.rate_limit import RedisRateCounter
+from adapters.rules.audit_writer import BatchingAuditWriter
+from adapters.rules.control_plane import control_plane_units
 from adapters.rules.jobs import jobs_units
 from adapters.rules.metrics import metrics_repositories
 from adapters.rules.processing import processing_units
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql.backend import SqlBackend
+from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
 from adapters.sql.jobs import SqlJobQueries
 from adapters.sql.metrics import SqlMetricsStore
 from adapters.sql.processing import SqlExecutionQueries
 from adapters.sql.rate_limit import SqlRateCounter
+from adapters.transaction_manager import BackendTransactionManager
 from adapters.wakeups.local import LocalWaker
 from adapters.wakeups.postgres import PostgresWaker
 from adapters.wakeups.redis import RedisWaker
 from application.catalog import as_catalog, load_catalog
+from application.control_plane import use_cases as control_plane
 from application.jobs import use_cases as jobs
 from application.metrics import use_cases as metrics
 from application.processing import executions, subscriptions
@@ -107,6 +113,12 @@ def _open_waker(build: Callable[[], Waker]) -> Iterator[Waker]:
     waker = build()
     yield waker
     waker.close()
+def _open_audit_writer(units: Any, settings: Settings) -> Iterator[BatchingAuditWriter]:
+    """A resource: `shutdown_resources()` stores every accepted entry before it returns."""
+    writer = BatchingAuditWriter(units, queue_size=settings.audit_queue_size, batch_size=settings.audit_batch_size,
+                                 flush_interval=settings.audit_flush_interval)
+    yield writer
+    writer.close()
 
 
 def _redis_settings(settings: Settings) -> RedisSettings:
@@ -257,6 +269,25 @@ class Container(containers.DeclarativeContainer):
         local=providers.Resource(_open_waker, providers.Factory(LocalWaker).provider),
     )
     """Wakes idle job workers when `enqueue_job` commits a job."""
+    # -- control plane (spec 003) ----------------------------------------------------------------
+    bigquery_analytics = providers.Singleton(BigQueryAnalyticsBackend, bigquery_database)
+    control_plane_unit_of_work = providers.Selector(
+        providers.Callable(lambda settings: settings.control_plane_wiring, settings),
+        memory=providers.Singleton(control_plane_units, memory, clock=clock),
+        sql=providers.Singleton(control_plane_units, sql, clock=clock, metrics=SqlInferenceMetrics),
+        **{"sql+bigquery": providers.Singleton(control_plane_units, sql, clock=clock, analytics=bigquery_analytics,
+                                               metrics=BigQueryInferenceMetrics)},
+    )
+    transaction_manager = providers.Selector(
+        providers.Callable(_backend, settings, "control_plane"),
+        memory=providers.Singleton(BackendTransactionManager, memory),
+        sql=providers.Singleton(BackendTransactionManager, sql),
+    )
+    """Spec 003's `InTransaction` on the control plane's database: every context's units of work on
+    that database join the transaction it runs its function in."""
+    audit_writer = providers.Resource(_open_audit_writer, control_plane_unit_of_work, settings)
+    # -- end control plane ----------------------------------------------------------------------
+
     rate_counter = providers.Selector(
         providers.Callable(lambda settings: settings.rate_counter_backend, settings),
         memory=providers.Singleton(MemoryRateCounter),
@@ -327,6 +358,22 @@ class Container(containers.DeclarativeContainer):
     # -- caching use cases -------------------------------------------------------------------
     cached_effective_config = providers.Factory(CachedEffectiveConfig, resolve_effective_config, cache,
                                                 ttl=settings.provided.cache_config_ttl)
+    # -- control plane (spec 003) ----------------------------------------------------------------
+    register_application = providers.Factory(control_plane.RegisterApplication, control_plane_unit_of_work, clock,
+                                             tenancy_unit_of_work)
+    authenticate_api_key = providers.Factory(control_plane.AuthenticateApiKey, control_plane_unit_of_work)
+    rotate_api_key = providers.Factory(control_plane.RotateApiKey, control_plane_unit_of_work, clock)
+    revoke_api_key = providers.Factory(control_plane.RevokeApiKey, control_plane_unit_of_work, clock)
+    register_user = providers.Factory(control_plane.RegisterUser, control_plane_unit_of_work, clock)
+    define_policy = providers.Factory(control_plane.DefinePolicy, transaction_manager, control_plane_unit_of_work,
+                                      clock)
+    change_policy = providers.Factory(control_plane.ChangePolicy, transaction_manager, control_plane_unit_of_work,
+                                      clock)
+    resolve_policies = providers.Factory(control_plane.ResolvePolicies, control_plane_unit_of_work)
+    record_inference = providers.Factory(control_plane.RecordInference, control_plane_unit_of_work, clock)
+    inference_metrics = providers.Factory(control_plane.InferenceMetricsReport, control_plane_unit_of_work)
+    # -- end control plane ----------------------------------------------------------------------
+
 
 
 

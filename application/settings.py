@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     reliability_backend: Backend | None = None
     """Overrides the backend of the reliability context; by default it follows `database_url`."""
 
+    # -- control plane ------------------------------------------------------------------------
+    control_plane_backend: Backend | None = None
+    """Overrides the backend of the control-plane context; by default it follows `database_url`."""
+    control_plane_analytics_backend: Literal["bigquery"] | None = None
+    """`bigquery`: the audit log and inference requests in BigQuery (the `bigquery_*` settings), the rest
+    of the control plane on its backend, which must then be `sql`."""
+    audit_queue_size: int = Field(default=10_000, ge=1, le=10_000_000)
+    """Audit entries the asynchronous writer holds before `submit` waits for room."""
+    audit_batch_size: int = Field(default=1_000, ge=1, le=100_000)
+    """Audit entries the asynchronous writer stores per statement at most."""
+    audit_flush_interval: float = Field(default=0.2, gt=0, le=3600)
+    """Seconds the asynchronous writer waits for a batch to fill before storing what it has."""
+
     processor_catalog: str | None = None
     """`module:attribute` of the deployment's processors (a `ProcessorCatalog`, processor classes, or a
     function returning either); the shipped example processors when unset."""
@@ -127,6 +140,12 @@ class Settings(BaseSettings):
     @property
     def default_backend(self) -> Backend:
         return "memory" if self.database_url == MEMORY_URL else "sql"
+
+    @property
+    def control_plane_wiring(self) -> str:
+        """`memory`, `sql`, or `sql+bigquery` (the analytics tables in BigQuery)."""
+        backend = self.backend_for("control_plane")
+        return backend if self.control_plane_analytics_backend is None else f"{backend}+bigquery"
 
     def backend_for(self, context: str) -> str:
         chosen: str | None = getattr(self, f"{context}_backend", None)

@@ -55,6 +55,28 @@ class UniqueKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Reference:
+    """A foreign key: the record's `field` names a row of `target` in the same tenant, and the
+    record goes when that row goes (ON DELETE CASCADE). Declared once here; SQL derives the
+    constraint `(scope, field) -> target(scope, id)` (`field -> target(id)` when the target is the
+    tenant itself) and the memory adapter enforces the same reference and cascade."""
+
+    field: str
+    target: RecordSchema[Any]
+
+    def local_fields(self, schema: RecordSchema[Any]) -> tuple[str, ...]:
+        """The record's columns of the key, in the order of `target_fields`."""
+        if self.target.scope_field in (None, "id") or schema.scope_field is None:
+            return (self.field,)
+        return (schema.scope_field, self.field)
+
+    def target_fields(self) -> tuple[str, ...]:
+        if self.target.scope_field in (None, "id"):
+            return ("id",)
+        return (self.target.scope_field, "id")
+
+
+@dataclass(frozen=True, slots=True)
 class RecordSchema(Generic[E]):
     entity: str
     """The aggregate's name as errors show it."""
@@ -71,6 +93,8 @@ class RecordSchema(Generic[E]):
     unique_keys: Mapping[str, UniqueKey] = field(default_factory=dict)
     """Named unique keys (partial ones included); the name is what a `Conflict` reports."""
     default_sort: tuple[SortField, ...] = (SortField("created_at"),)
+    references: tuple[Reference, ...] = ()
+    """The rows this table's records belong to (foreign keys with cascading deletes)."""
 
     def scope_value(self, scope: TenantScope) -> Any | None:
         """The value every query of this scope is filtered by, or None for unrestricted access."""

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from adapters.clock import ManualClock
 from adapters.memory.backend import MemoryBackend
+from adapters.rules.audit_writer import BatchingAuditWriter
+from adapters.rules.control_plane import control_plane_units
 from adapters.rules.jobs import jobs_units
 from adapters.rules.metrics import metrics_repositories
 from adapters.rules.processing import processing_units
@@ -21,12 +23,15 @@ from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql import migrate
 from adapters.sql.backend import SqlBackend
+from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.database import SqlDatabase
 from adapters.sql.jobs import SqlJobQueries
 from adapters.sql.metadata import metadata
 from adapters.sql.processing import SqlExecutionQueries
+from adapters.transaction_manager import BackendTransactionManager
 from adapters.transactions import Backend
 from domain.jobs.backoff import Backoff
+from ports.control_plane import AuditWriter, ControlPlaneUnitOfWorkFactory
 from ports.jobs import JobsUnitOfWorkFactory
 from ports.metrics import MetricsRepositoryFactory
 from ports.processing import ProcessingUnitOfWorkFactory
@@ -166,6 +171,34 @@ def jobs_clock() -> ManualClock:
 def jobs_uow(storage: Backend[Any, Any], jobs_clock: ManualClock) -> JobsUnitOfWorkFactory:
     """Retries wait exactly their exponential delay: no jitter, so the tests know when."""
     return jobs_units_on(storage, clock=jobs_clock, backoff=Backoff(random=lambda: 1.0))
+# -- control plane ------------------------------------------------------------------------------
+@pytest.fixture
+def control_plane_uow(storage: Backend[Any, Any]) -> ControlPlaneUnitOfWorkFactory:
+    """As the container builds it: SQL answers `get_metrics` in one statement."""
+    if isinstance(storage, SqlBackend):
+        return control_plane_units(storage, metrics=SqlInferenceMetrics)
+    return control_plane_units(storage)
+
+
+@pytest.fixture
+def transaction_manager(storage: Backend[Any, Any]) -> BackendTransactionManager:
+    return BackendTransactionManager(storage)
+
+
+@pytest.fixture
+def audit_writer_of(control_plane_uow: ControlPlaneUnitOfWorkFactory) -> Iterator[Callable[..., AuditWriter]]:
+    """Builds asynchronous audit writers with a small queue (so that `submit` does wait), on
+    `control_plane_uow` or the factory given, closed after the test whatever it did."""
+    writers: list[BatchingAuditWriter] = []
+
+    def build(units: ControlPlaneUnitOfWorkFactory | None = None) -> AuditWriter:
+        writer = BatchingAuditWriter(units or control_plane_uow, queue_size=64, batch_size=50, flush_interval=0.02)
+        writers.append(writer)
+        return writer
+
+    yield build
+    for writer in writers:
+        writer.close()
 
 
 @pytest.fixture

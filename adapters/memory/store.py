@@ -18,10 +18,11 @@ import copy
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.memory.references import Link, cascade, check_parents, conflicting_parents
 from domain.shared.entity import Entity
 from domain.shared.errors import ConcurrencyConflict, Conflict, StorageUnavailable
 from ports.records import RecordSchema, taken_detail
@@ -50,14 +51,29 @@ class MemoryDatabase:
         self.claims: dict[_Claim, MemoryTransaction] = {}
         self.waiting: dict[int, MemoryTransaction] = {}
         """Who waits for whom (by the waiter's id), to refuse a wait that would deadlock."""
+        self.parents: dict[str, list[Link]] = {}
+        """The references of each table's rows (see `adapters/memory/references.py`)."""
+        self.children: dict[str, list[Link]] = {}
+        """The references to each table's rows: whom a delete cascades to."""
 
     def register(self, schema: RecordSchema[Any]) -> str:
-        """Create the schema's table on first use (a memory database holds any context's tables)."""
+        """Create the schema's table on first use (a memory database holds any context's tables),
+        and the tables it references: a reference to a table nobody wrote to finds no row."""
         if schema.table not in self.rules:
             with self.lock:
-                self.tables.setdefault(schema.table, {})
-                self.rules.setdefault(schema.table, schema)
+                for reference in schema.references:
+                    self.register(reference.target)
+                if schema.table not in self.rules:
+                    self.tables.setdefault(schema.table, {})
+                    self.rules[schema.table] = schema
+                    links = [Link.of(schema, reference) for reference in schema.references]
+                    self.parents[schema.table] = links
+                    for link in links:
+                        self.children.setdefault(link.parent, []).append(link)
         return schema.table
+
+    def children_of(self, table: str) -> list[Link]:
+        return self.children.get(table, [])
 
     def begin(self) -> MemoryTransaction:
         return MemoryTransaction(self)
@@ -111,6 +127,7 @@ class MemoryTransaction:
         `read_version`: commit refuses the write if the committed row moved past that version since,
         however late after the read the write comes."""
         self._check_unique(table, [row], self.scan(table))
+        check_parents(self.database.parents[table], [row], self.get)
         self._record(table, row.id, copy.deepcopy(row), read_version)
 
     def insert(self, table: str, rows: list[Entity], *, skip_taken: bool = False) -> list[Entity]:
@@ -134,12 +151,27 @@ class MemoryTransaction:
                     raise _taken(rules, clash)
                 taken.update(claims)
                 accepted.append(row)
+            check_parents(self.database.parents[table], accepted, self._get_including(table, accepted))
             for row in accepted:
                 self._claim(table, _claims_of(rules, row))
                 self._record(table, row.id, copy.deepcopy(row))
         return accepted
 
+    def _get_including(self, table: str, rows: list[Entity]) -> Callable[[str, uuid.UUID], Entity | None]:
+        """`get`, with `rows` of `table` (being inserted) visible: a batch may hold parents of its own rows."""
+        batch = {row.id: row for row in rows}
+
+        def lookup(parent: str, key: uuid.UUID) -> Entity | None:
+            return batch[key] if parent == table and key in batch else self.get(parent, key)
+
+        return lookup
+
     def delete(self, table: str, key: uuid.UUID, *, read_version: int) -> None:
+        """Delete the row and, as ON DELETE CASCADE does, every row referencing it, transitively."""
+        row = self.get(table, key)
+        if row is not None:
+            for child_table, child in list(cascade(self.database.children_of, table, row, self.scan)):
+                self._record(child_table, child.id, None, child.version)
         self._record(table, key, None, read_version)
 
     def _record(self, table: str, key: uuid.UUID, row: Entity | None, read_version: int | None = None) -> None:
@@ -234,6 +266,7 @@ class MemoryTransaction:
     def commit(self) -> None:
         database = self.database
         with database.lock:
+            self._cascade_to_committed()
             for table, pending in self.writes.items():
                 committed = database.tables[table]
                 rules = database.rules[table]
@@ -247,6 +280,9 @@ class MemoryTransaction:
                 written = [write.row for write in pending.values() if write.row is not None]
                 others = (row for key, row in committed.items() if key not in pending)
                 self._check_unique(table, written, others)
+                clash = conflicting_parents(database.parents.get(table, []), written, self._final)
+                if clash is not None:
+                    raise clash
             for table, pending in self.writes.items():
                 committed = database.tables[table]
                 for key, write in pending.items():
@@ -256,6 +292,29 @@ class MemoryTransaction:
                         committed[key] = write.row
             self.writes = {}
             self._release_claims()
+
+    def _final(self, table: str, key: uuid.UUID) -> Entity | None:
+        """A row as this commit would leave it (called with the lock held)."""
+        pending = self.writes.get(table, {}).get(key)
+        return pending.row if pending is not None else self.database.tables[table].get(key)
+
+    def _cascade_to_committed(self) -> None:
+        """Rows others committed since this transaction deleted their parent go with the parent, as
+        PostgreSQL's cascade, run after their inserter's commit, would take them."""
+        deleted = [(table, key) for table, pending in self.writes.items()
+                   for key, write in pending.items() if write.row is None]
+        if not deleted:
+            return
+
+        def committed_rows(table: str) -> Iterable[Entity]:
+            pending = self.writes.get(table, {})
+            return [row for key, row in self.database.tables[table].items() if key not in pending]
+
+        for table, key in deleted:
+            gone = self.database.tables[table].get(key)
+            if gone is not None:
+                for child_table, child in list(cascade(self.database.children_of, table, gone, committed_rows)):
+                    self.writes.setdefault(child_table, {})[child.id] = _Write(None, child.version)
 
     def rollback(self) -> None:
         self.writes = {}

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Generic, NoReturn, TypeVar
 
 from adapters.clock import SystemClock
+from adapters.records.references import ReferenceCheck
 from adapters.records.store import Query, RecordStore
 from domain.shared.checks import optional_version
 from domain.shared.entity import Entity
@@ -28,12 +29,15 @@ F = TypeVar("F", bound=FilterSet)
 
 
 class Crud(Generic[E, F]):
-    """Implements `ports.repository.CrudRepository` over `store`."""
+    """Implements `ports.repository.CrudRepository` over `store`; `references` checks the rows a
+    record names before it is written (tables whose schema declares references)."""
 
-    def __init__(self, store: RecordStore[E], clock: Clock | None = None) -> None:
+    def __init__(self, store: RecordStore[E], clock: Clock | None = None,
+                 references: ReferenceCheck | None = None) -> None:
         self._store = store
         self._schema = store.schema
         self._clock = clock if clock is not None else SystemClock()
+        self._references = references
 
     @property
     def entity_name(self) -> str:
@@ -81,14 +85,20 @@ class Crud(Generic[E, F]):
         fields.setdefault("updated_at", fields["created_at"])
         return self._schema.model.new(**fields)
 
+    def _referenced(self, rows: Sequence[E]) -> None:
+        if self._references is not None:
+            self._references.check(rows)
+
     def create(self, entity: E | Mapping[str, Any]) -> E:
         checked = self._checked(self._from_data(entity) if isinstance(entity, Mapping) else entity)
+        self._referenced([checked])
         self._store.insert([checked])
         return checked
 
     def bulk_create(self, entities: Sequence[E]) -> list[E]:
         rows = self._all_checked(entities)
         if rows:
+            self._referenced(rows)
             self._store.insert(rows)
         return rows
 
@@ -113,7 +123,9 @@ class Crud(Generic[E, F]):
         return found
 
     def update(self, entity: E) -> E:
-        return self._store.update(self._checked(entity))
+        checked = self._checked(entity)
+        self._referenced([checked])
+        return self._store.update(checked)
 
     def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:
         self._store.delete(parse_id(entity_id), optional_version(expected_version))

@@ -56,3 +56,17 @@ def partial_unique_index(index_name: str, schema: RecordSchema[Any], key_name: s
     key = schema.unique_keys[key_name]
     predicate = sa.text(key.predicate_sql())
     return sa.Index(index_name, *key.fields, unique=True, sqlite_where=predicate, postgresql_where=predicate)
+
+
+def foreign_keys(schema: RecordSchema[Any]) -> tuple[sa.ForeignKeyConstraint, ...]:
+    """The schema's references as constraints, `ON DELETE CASCADE`, named `fk_<table>_<field>`:
+    `(scope, field) -> target(scope, id)` (which keeps a reference inside its tenant), or
+    `field -> target(id)` when the target is the tenant itself."""
+    return tuple(
+        sa.ForeignKeyConstraint(
+            list(reference.local_fields(schema)),
+            [f"{reference.target.table}.{field}" for field in reference.target_fields()],
+            name=f"fk_{schema.table}_{reference.field}", ondelete="CASCADE",
+        )
+        for reference in schema.references
+    )

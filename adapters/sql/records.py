@@ -323,7 +323,11 @@ class SqlRecordStore(RecordStore[E]):
                     columns = tuple(self.table.c[field] for field in key.fields)
                     if self._taken(name, columns, key.value_of(row), key.only):
                         return self.schema.taken(name, row)
-        return "a unique key is already taken"
+        # Row-level security hides other tenants' rows even from this lookup: a key without the scope
+        # column (or the id) may be held by one of them. Name those candidates rather than none.
+        scope = self.schema.scope_field
+        hidden = ["id", *(name for name, key in self.schema.unique_keys.items() if scope not in key.fields)]
+        return f"{' or '.join(hidden)} is already taken (by a row of another tenant)"
 
     def _keys_of(self, row: E) -> list[tuple[str, tuple[Any, ...]]]:
         return [(name, key.value_of(row)) for name, key in self.schema.unique_keys.items() if key.binds(row)]

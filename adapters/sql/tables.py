@@ -1,6 +1,7 @@
 """Every table of the SQL adapter, imported so that the metadata is complete."""
 
 from adapters.sql.cache import cache_entries
+from adapters.sql.control_plane import applications, audit_logs, inference_requests, policies, users
 from adapters.sql.jobs import chunk_tasks, processing_jobs, processing_tasks
 from adapters.sql.metadata import metadata
 from adapters.sql.metrics import metrics
@@ -11,14 +12,18 @@ from adapters.sql.tenancy import tenants
 
 __all__ = [
     "actions",
+    "applications",
+    "audit_logs",
     "cache_entries",
     "chunk_tasks",
     "decisions",
     "events",
     "incidents",
+    "inference_requests",
     "kill_switches",
     "metadata",
     "metrics",
+    "policies",
     "processing_jobs",
     "processing_tasks",
     "processor_executions",
@@ -26,6 +31,7 @@ __all__ = [
     "rate_limit_counters",
     "tenants",
     "underwriting_processors",
+    "users",
     "vendors",
     "workflows",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from application.console import Report
 from application.container import Container
-from application.demo import caching, jobs, metrics, processing, reliability, tenancy
+from application.demo import caching, control_plane, jobs, metrics, processing, reliability, tenancy
 
 Scenario = Callable[[Container, Report], None]
 
@@ -17,4 +17,5 @@ SCENARIOS: dict[str, Scenario] = {
     "jobs": jobs.run,
     "metrics": metrics.run,
     "caching": caching.run,
+    "control_plane": control_plane.run,
 }

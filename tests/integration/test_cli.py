@@ -131,3 +131,26 @@ def test_doctor_says_not_configured_for_backends_without_settings(
     for backend in ("redis", "bigquery"):
         row = next(line for line in lines if line.startswith(f"| {backend} "))
         assert "| not configured" in row and "NOT reachable" not in row, row
+
+
+@pytest.mark.bigquery
+def test_init_and_demo_put_the_control_planes_audit_log_on_bigquery(
+    bigquery_emulator: BigQueryEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The control plane on the embedded SQLite file, its audit log and inference requests in BigQuery."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORTSIDE_CONTROL_PLANE_ANALYTICS_BACKEND", "bigquery")
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_PROJECT", bigquery_emulator.project)
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_DATASET", "cli_control_plane")
+    monkeypatch.setenv("PORTSIDE_BIGQUERY_ENDPOINT", bigquery_emulator.endpoint)
+    assert main(["init"]) == 0
+    tables = {table.table_id for table in bigquery_emulator.client().list_tables("cli_control_plane")}
+    assert {"audit_logs", "inference_requests"} <= tables
+    assert main(["demo", "--context", "control_plane"]) == 0
+    out = capsys.readouterr().out
+    assert "| 4        | 43" in out  # the metrics, computed by BigQuery
+    assert "the trail holds 207" in out
+    assert "rows left: applications 0, users 0, policies 0, audit entries 207" in out  # BigQuery keeps history
+    job = bigquery_emulator.client().query("SELECT COUNT(*) AS n FROM `cli_control_plane.audit_logs`")
+    assert [row["n"] for row in job.result()] == [207]

@@ -76,7 +76,16 @@ def _constraints(name: str, spec: Mapping[str, Any]) -> list[sa.Constraint]:
     primary = spec.get("primary_key", ["id"])
     found: list[sa.Constraint] = [sa.PrimaryKeyConstraint(*primary, name=f"pk_{name}")]
     found += [sa.UniqueConstraint(*keys, name=unique) for unique, keys in spec.get("unique", {}).items()]
+    found += [_foreign_key(key, reference) for key, reference in spec.get("foreign_keys", {}).items()]
     return found
+
+
+def _foreign_key(name: str, reference: Mapping[str, Any]) -> sa.ForeignKeyConstraint:
+    """`foreign_keys.<name> = { columns = [...], references = "table", target = [...] }`: always
+    ON DELETE CASCADE (since 0006_control_plane; earlier revisions have no foreign keys)."""
+    table = reference["references"]
+    return sa.ForeignKeyConstraint(list(reference["columns"]), [f"{table}.{column}" for column in reference["target"]],
+                                   name=name, ondelete="CASCADE")
 
 
 def _create_table(name: str, spec: Mapping[str, Any]) -> None:

@@ -46,6 +46,18 @@ from application.testing.contracts.bad_input_probes import (
     refuses_or_lists,
     walk,
 )
+from domain.control_plane.application import Application
+from domain.control_plane.audit import AuditLog
+from domain.control_plane.filters import (
+    ApplicationFilter,
+    AuditLogFilter,
+    InferenceRequestFilter,
+    PolicyFilter,
+    UserFilter,
+)
+from domain.control_plane.inference import InferenceRequest
+from domain.control_plane.policy import Policy
+from domain.control_plane.user import User
 from domain.processing.execution import ExecutionStatus
 from domain.processing.filters import ExecutionFilter, PurchasedProcessorFilter, UnderwritingProcessorFilter
 from domain.processing.subscriptions import PurchasedProcessor, UnderwritingProcessor
@@ -69,6 +81,7 @@ from domain.shared.pagination import CursorPageRequest, OffsetPageRequest
 from domain.shared.sorting import Sort
 from domain.tenancy.filters import TenantFilter
 from domain.tenancy.tenant import Tenant
+from ports.control_plane import ControlPlaneUnitOfWork, ControlPlaneUnitOfWorkFactory
 from ports.processing import ProcessingUnitOfWorkFactory
 from ports.reliability import ReliabilityUnitOfWork, ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
@@ -363,5 +376,109 @@ class ProcessingBadInputContract:
             assert {e.id for e in uow.executions.list_and_count().items} == {pending.id, running.id, fresh.id}
 
 
-class BadInputContract(TenancyBadInputContract, ReliabilityBadInputContract, ProcessingBadInputContract):
-    """Every context: bind with `tenancy_uow`, `reliability_uow` and `processing_uow` fixtures."""
+# -- control plane ----------------------------------------------------------------------------------
+def _control_plane_records(tenant: uuid.UUID) -> dict[str, Any]:
+    """One stored record per control-plane repository."""
+    application, _ = Application.register(tenant_id=tenant, name="Chat", at=T0)
+    user = User.register(tenant_id=tenant, email="ann@acme.test", subject=f"sub-{uuid.uuid4()}", at=T0)
+    return {
+        "applications": application,
+        "users": user,
+        "policies": Policy.define(tenant_id=tenant, policy_type="rate_limit", config={"requests_per_minute": 60},
+                                  at=T0, application_id=application.id),
+        "audit_logs": AuditLog.record(tenant_id=tenant, action="policy.created", resource_type="policy", at=T0,
+                                      details={"why": "limits"}),
+        "inference_requests": InferenceRequest.record(tenant_id=tenant, application_id=application.id,
+                                                      provider="openai", model="gpt-4o", status="completed", at=T0),
+    }
+
+
+CONTROL_PLANE_FILTERS: dict[str, list[tuple[Any, str]]] = {
+    "applications": [(made(ApplicationFilter, is_active="yes"), "is_active"),
+                     (made(ApplicationFilter, name_contains="\x00"), "name_contains")],
+    "users": [(made(UserFilter, is_active=1), "is_active"),
+              (made(UserFilter, email_contains="\ud800"), "email_contains")],
+    "policies": [(made(PolicyFilter, policy_type="speed_limit"), "policy_type"),
+                 (made(PolicyFilter, scope="galaxy"), "scope"),
+                 (made(PolicyFilter, application_id="x"), "application_id")],
+    "audit_logs": [(made(AuditLogFilter, action="\x00"), "action"),
+                   (made(AuditLogFilter, occurred_from="2026-01-01"), "occurred_from"),
+                   (made(AuditLogFilter, user_id=12), "user_id")],
+    "inference_requests": [(made(InferenceRequestFilter, status="lost"), "status"),
+                           (made(InferenceRequestFilter, requested_before=BAD_DATETIMES[1]), "requested_before")],
+}
+CONTROL_PLANE_APPEND_ONLY = {"audit_logs", "inference_requests"}
+BAD_LIMITS: tuple[Any, ...] = (0, -1, "10", True, 2**70)
+
+
+def _control_plane_method_probes(uow: ControlPlaneUnitOfWork, tenant: uuid.UUID) -> list[Any]:
+    some_ids = [bad for bad in BAD_IDS if bad is not None]
+    given_datetimes = [bad for bad in BAD_DATETIMES if bad is not None]
+    page = {"limit": BAD_LIMITS, "offset": (-1, "1", 2**70)}
+    probes: list[Any] = []
+    for name in ("applications", "users", "policies", "audit_logs", "inference_requests"):
+        repository = getattr(uow, name)
+        probes += argument_probes(f"{name}.get_by_org_id", repository.get_by_org_id, {"org_id": tenant},
+                                  {"org_id": some_ids, **page})
+    return [
+        *probes,
+        *argument_probes("applications.get_by_api_key_hash", uow.applications.get_by_api_key_hash, {},
+                         {"api_key_hash": (*TEXT_ARGUMENTS, "f" * 63)}),
+        *argument_probes("users.get_by_email", uow.users.get_by_email, {}, {"email": TEXT_ARGUMENTS}),
+        *argument_probes("users.get_by_subject", uow.users.get_by_subject, {}, {"subject": TEXT_ARGUMENTS}),
+        *argument_probes("policies.get_by_app_id", uow.policies.get_by_app_id, {}, {"app_id": BAD_IDS}),
+        *argument_probes("policies.get_by_user_id", uow.policies.get_by_user_id, {}, {"user_id": BAD_IDS}),
+        *argument_probes("policies.get_applicable_policies", uow.policies.get_applicable_policies,
+                         {"org_id": tenant, "app_id": uuid.uuid4(), "user_id": None},
+                         {"org_id": some_ids, "app_id": BAD_IDS, "user_id": some_ids}),
+        *argument_probes("audit_logs.get_by_app_id", uow.audit_logs.get_by_app_id, {"app_id": uuid.uuid4()},
+                         {"app_id": BAD_IDS, **page}),
+        *argument_probes("audit_logs.get_by_user_id", uow.audit_logs.get_by_user_id, {"user_id": uuid.uuid4()},
+                         {"user_id": BAD_IDS}),
+        *argument_probes("audit_logs.get_by_action", uow.audit_logs.get_by_action, {"action": "policy.created"},
+                         {"action": TEXT_ARGUMENTS, **page}),
+        *argument_probes("audit_logs.get_by_date_range", uow.audit_logs.get_by_date_range,
+                         {"start": T0, "end": T0 + timedelta(days=1)},
+                         {"start": BAD_DATETIMES, "end": (*BAD_DATETIMES, T0 - timedelta(seconds=1)), **page}),
+        *entity_probes("audit_logs.insert", _control_plane_records(tenant)["audit_logs"], uow.audit_logs.insert),
+        *argument_probes("inference_requests.get_by_status", uow.inference_requests.get_by_status,
+                         {"status": "completed"}, {"status": ("lost", "\x00", 5, None), **page}),
+        *argument_probes("inference_requests.get_by_app_id", uow.inference_requests.get_by_app_id,
+                         {"app_id": uuid.uuid4()}, {"app_id": BAD_IDS}),
+        *argument_probes("inference_requests.get_metrics", uow.inference_requests.get_metrics,
+                         {"org_id": tenant, "start": T0, "end": T0 + timedelta(days=1)},
+                         {"org_id": some_ids, "start": BAD_DATETIMES, "end": (*given_datetimes, None)}),
+    ]
+
+
+class ControlPlaneBadInputContract:
+    """Bind with `tenancy_uow` and `control_plane_uow` fixtures."""
+
+    def test_every_control_plane_method_refuses_hostile_input(
+        self, tenancy_uow: TenancyUnitOfWorkFactory, control_plane_uow: ControlPlaneUnitOfWorkFactory
+    ) -> None:
+        organization = Tenant.register(name="Acme", slug=f"acme-{uuid.uuid4().hex[:8]}", at=T0)
+        with tenancy_uow.system() as tenancy:
+            tenancy.tenants.create(organization)
+        tenant = organization.id
+        records = _control_plane_records(tenant)
+        with control_plane_uow.for_tenant(tenant) as uow:
+            for name, record in records.items():
+                getattr(uow, name).create(record)
+        fresh = Application.register(tenant_id=tenant, name="Fresh", at=T0)[0]
+        with control_plane_uow.for_tenant(tenant) as uow:
+            probes = [probe for name, record in records.items() for probe in crud_probes(
+                name, getattr(uow, name), record, mutable=name not in CONTROL_PLANE_APPEND_ONLY,
+                bad_filters=CONTROL_PLANE_FILTERS[name])]
+            assert assert_refused([*probes, *_control_plane_method_probes(uow, tenant)]) >= 800
+            uow.applications.create(fresh)  # the refusals left the unit of work usable: this commits
+        with control_plane_uow.for_tenant(tenant) as uow:
+            for name, record in records.items():
+                assert getattr(uow, name).get_by_id(record.id) == record, name
+                assert getattr(uow, name).count() == (2 if name == "applications" else 1), name
+
+
+class BadInputContract(TenancyBadInputContract, ReliabilityBadInputContract, ProcessingBadInputContract,
+                       ControlPlaneBadInputContract):
+    """Every context: bind with `tenancy_uow`, `reliability_uow`, `processing_uow` and `control_plane_uow`
+    fixtures."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from adapters.sql.migrations.steps import confine_to_tenant, create_tables, drop_tables, release_from_tenant
 
 revision = "0007_metrics"
-down_revision = "0005_caching"
+down_revision = "0006_control_plane"
 
 TABLES = ("metrics",)
 

@@ -1,0 +1,1 @@
+"""Use cases of the control-plane context (spec 003)."""
