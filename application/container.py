@@ -108,6 +108,11 @@ def _waker_kind(settings: Settings) -> str:
     return "local"
 
 
+def _job_changes(settings: Settings, cache: Callable[[], Any]) -> Any:
+    """The cache's listener of job writes, when job records are cached at all."""
+    return jobs.drop_cached_jobs(cache()) if settings.cache_job_ttl > 0 else None
+
+
 def _open_waker(build: Callable[[], Waker]) -> Iterator[Waker]:
     """A resource: `shutdown_resources()` stops its listener."""
     waker = build()
@@ -256,10 +261,12 @@ class Container(containers.DeclarativeContainer):
         bigquery=providers.Singleton(processing_units, bigquery, catalog=catalog, clock=clock,
                                      config_changes=config_changes),
     )
+    job_changes = providers.Callable(_job_changes, settings, cache.provider)
+    """Drops cached job records after each commit that wrote them (None unless `cache_job_ttl`)."""
     jobs_unit_of_work = providers.Selector(
         providers.Callable(_backend, settings, "jobs"),
-        memory=providers.Singleton(jobs_units, memory, clock=clock),
-        sql=providers.Singleton(jobs_units, sql, clock=clock, queries=SqlJobQueries),
+        memory=providers.Singleton(jobs_units, memory, clock=clock, job_changes=job_changes),
+        sql=providers.Singleton(jobs_units, sql, clock=clock, queries=SqlJobQueries, job_changes=job_changes),
     )
     waker = providers.Selector(
         providers.Callable(_waker_kind, settings),
@@ -355,6 +362,7 @@ class Container(containers.DeclarativeContainer):
 
     enqueue_job = providers.Factory(jobs.EnqueueJob, jobs_unit_of_work, clock, waker)
     get_job_stats = providers.Factory(jobs.GetJobStats, jobs_unit_of_work)
+    get_job = providers.Factory(jobs.GetJob, jobs_unit_of_work, cache, settings.provided.cache_job_ttl)
     # -- caching use cases -------------------------------------------------------------------
     cached_effective_config = providers.Factory(CachedEffectiveConfig, resolve_effective_config, cache,
                                                 ttl=settings.provided.cache_config_ttl)

@@ -16,6 +16,7 @@ from pydantic import JsonValue
 
 from adapters.clock import SystemClock
 from adapters.records.crud import Crud
+from adapters.records.observed import ObservedStore, Written
 from adapters.records.store import NEWEST_FIRST, Query, RecordStore, equal
 from adapters.rules.job_queries import CLAIM_ORDER, JobQueries, StoreJobQueries, claim_order_key, claimable
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
@@ -102,11 +103,12 @@ def _queue(value: Any) -> str:
 
 class Jobs(Crud[Job, JobFilters], JobRepository):
     def __init__(self, store: RecordStore[Job], queries: JobQueries, clock: Clock, backoff: Backoff,
-                 max_rescues: int) -> None:
+                 max_rescues: int, claimed: Callable[[list[Job]], None] | None = None) -> None:
         super().__init__(store, clock)
         self._queries = queries
         self._backoff = backoff
         self._max_rescues = max_rescues
+        self._claimed = claimed
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -265,6 +267,8 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
               lease: timedelta = timedelta(seconds=30)) -> list[Job]:
         claimed = self._queries.claim(_queue(queue_name), _worker(worker_id), _limit(limit), _lease(lease),
                                       self._now())
+        if self._claimed is not None:
+            self._claimed(claimed)
         return sorted(claimed, key=claim_order_key)
 
     def heartbeat(self, job_id: uuid.UUID, worker_id: str, attempt: int,
@@ -390,11 +394,12 @@ class JobsWork(ContextUnitOfWork, JobsUnitOfWork):
     schemas: ClassVar[tuple[RecordSchema[Any], ...]] = (JOB_SCHEMA, PROCESSING_SCHEMA, CHUNK_SCHEMA)
 
     def __init__(self, backend: Backend[Any, Any], scope: TenantScope, *, clock: Clock, queries: JobQueriesFactory,
-                 backoff: Backoff, max_rescues: int) -> None:
+                 backoff: Backoff, max_rescues: int, job_changes: Written | None = None) -> None:
         super().__init__(backend, scope, clock)
         self._queries = queries
         self._backoff = backoff
         self._max_rescues = max_rescues
+        self._job_changes = job_changes
 
     @property
     def jobs(self) -> JobRepository:
@@ -402,7 +407,17 @@ class JobsWork(ContextUnitOfWork, JobsUnitOfWork):
 
     def _jobs(self) -> Jobs:
         store = self.store(JOB_SCHEMA)
-        return Jobs(store, self._queries(store), self.clock, self._backoff, self._max_rescues)
+        queries = self._queries(store)  # a backend's own claim reads its own store
+        if self._job_changes is None:
+            return Jobs(store, queries, self.clock, self._backoff, self._max_rescues)
+        return Jobs(ObservedStore(store, self.after_commit, self._job_changes), queries, self.clock, self._backoff,
+                    self._max_rescues, claimed=self._claimed)
+
+    def _claimed(self, jobs: list[Job]) -> None:
+        changes = self._job_changes
+        if changes is not None and jobs:
+            keys = [(job.tenant_id, job.id) for job in jobs]
+            self.after_commit(lambda: changes(keys))
 
     @property
     def processings(self) -> ParallelProcessingRepository:
@@ -411,14 +426,16 @@ class JobsWork(ContextUnitOfWork, JobsUnitOfWork):
 
 
 def jobs_units(backend: Backend[Any, Any], *, clock: Clock | None = None, queries: JobQueriesFactory | None = None,
-               backoff: Backoff | None = None, max_rescues: int = MAX_RESCUES) -> ContextFactory[JobsUnitOfWork]:
+               backoff: Backoff | None = None, max_rescues: int = MAX_RESCUES,
+               job_changes: Written | None = None) -> ContextFactory[JobsUnitOfWork]:
     """`queries`: the backend's own claim (SQL's `SqlJobQueries`); `backoff`: the retry delays;
-    `max_rescues`: how often a job whose worker vanished is queued again before it fails."""
+    `max_rescues`: how often a job whose worker vanished is queued again before it fails;
+    `job_changes`: told after each commit which jobs it wrote (a cache drops them)."""
     time = clock if clock is not None else SystemClock()
     build = queries if queries is not None else StoreJobQueries
     delays = backoff if backoff is not None else Backoff()
     return ContextFactory(backend, "jobs", JobsWork.schemas, lambda scope: JobsWork(
-        backend, scope, clock=time, queries=build, backoff=delays, max_rescues=max_rescues))
+        backend, scope, clock=time, queries=build, backoff=delays, max_rescues=max_rescues, job_changes=job_changes))
 
 
 __all__ = ["DEDUPLICATION_KEY", "Jobs", "JobsWork", "Processings", "jobs_units"]

@@ -8,15 +8,17 @@ the workers' poll interval.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import Field, JsonValue
 
+from application.caching.patterns import get_or_set_record, record_key
 from application.commands import Command
 from domain.jobs.job import DEFAULT_QUEUE, MAX_PRIORITY, MIN_PRIORITY, Job, JobPriority
 from domain.jobs.stats import JobStats
 from domain.shared.ids import parse_id
+from ports.caching import CacheProvider
 from ports.clock import Clock
 from ports.jobs import JobsUnitOfWorkFactory
 from ports.wakeups import Waker
@@ -62,6 +64,44 @@ class EnqueueJob:
 
 def _when(now: datetime, delay: timedelta | None) -> datetime | None:
     return None if delay is None else now + delay
+
+
+def job_key(job_id: uuid.UUID) -> str:
+    return record_key("job", job_id)
+
+
+class GetJob:
+    """A job of the tenant, cache-aside (spec 004's `get_job_with_cache`): the tenant's cache first,
+    else the database, stored for `ttl` seconds. Every committed write of a job drops its entry
+    (`drop_cached_jobs`, the jobs unit of work's after-commit listener), so a reader never sees a job
+    state older than the last commit's. `ttl` 0: straight from the database."""
+
+    def __init__(self, units: JobsUnitOfWorkFactory, caches: CacheProvider, ttl: float) -> None:
+        self._units = units
+        self._caches = caches
+        self._ttl = ttl
+
+    def __call__(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+        tenant = parse_id(tenant_id, "tenant_id")
+        key = parse_id(job_id, "job_id")
+
+        def load() -> Job | None:
+            with self._units.for_tenant(tenant) as uow:
+                return uow.jobs.get_by_id(key)
+
+        if self._ttl <= 0:
+            return load()
+        return get_or_set_record(self._caches.for_tenant(tenant), job_key(key), load, model=Job, ttl=self._ttl)
+
+
+def drop_cached_jobs(caches: CacheProvider) -> Callable[[Sequence[tuple[uuid.UUID, uuid.UUID]]], None]:
+    """The jobs unit of work's `job_changes` listener: drops the cached record of every job written."""
+
+    def drop(written: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        for tenant, job_id in written:
+            caches.for_tenant(tenant).delete(job_key(job_id))
+
+    return drop
 
 
 class GetJobStats:
