@@ -8,8 +8,8 @@ table has FORCE ROW LEVEL SECURITY on organization_id, so the baseline binds the
 the start of its transaction exactly as the unit of work does. The rows are a realistic mix spread
 over 100 underwriting processors: completed executions with output and cost, failed ones with their
 code and reason, pending and running ones, some superseded (disabled, linked to their successor),
-some with document revisions. A third contender runs `execute_values` of the SQL Portside sends
-(a savepoint around each batch's `INSERT`), for information.
+some with document revisions. A third contender runs `execute_values` with Portside's savepoints
+(one around each batch's `INSERT`), for information.
 
 `processor_executions` is truncated (as the superuser) before every run. Before timing, the script
 checks that every contender stores exactly the given executions.
@@ -286,7 +286,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
             len(rows), timings["execute_values"], timings["portside"], BULK_TARGET,
         ),
         Comparison(
-            "executions bulk create (vs `execute_values` of Portside's SQL: a savepoint around each batch)",
+            "executions bulk create (vs `execute_values` with a savepoint around each batch, as Portside's)",
             len(rows), timings["execute_values in savepoints"], timings["portside"], None,
         ),
     ]
@@ -296,8 +296,9 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
 NOTES = f"""
 - Both sides connect as the application role over TCP to the same server. Portside: one
   `processing_units(SqlBackend(database)).for_tenant(org)` unit of work calling
-  `uow.executions.bulk_create(batch)` per batch of {BULK_BATCH:,} (each a savepoint around one plain
-  `INSERT ... VALUES` through psycopg2's `execute_values`: a taken key raises inside the savepoint,
+  `uow.executions.bulk_create(batch)` per batch of {BULK_BATCH:,} (each a savepoint around one COPY
+  into the connection's staging table and one plain `INSERT ... SELECT` from it,
+  `adapters/sql/copy.py`: a taken key raises inside the savepoint,
   which undoes the batch), then commit.
   Baseline: one transaction running
   `SELECT set_config('{TENANT_SETTING}', <org>, true), set_config('{SYSTEM_SETTING}', 'off', true)`

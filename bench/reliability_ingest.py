@@ -404,7 +404,8 @@ NOTES = f"""
   signature blanks it), seeded-random and the same for every run.
 - The baseline does less work. Per batch Portside also checks each workflow of the batch exists
   and is active (a read by id each) and that no active kill switch stops it (one read of the
-  tenant's active switches), inserts in a savepoint with `ON CONFLICT DO NOTHING RETURNING id::text`
+  tenant's active switches), inserts in a savepoint (a COPY into the connection's staging table,
+  then `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id::text`)
   (to tell new events from replays), computes every failure's signature, reads the open incidents
   of the batch's signatures in one query and updates each (or creates it, in the first batch), each
   update in its own savepoint, and returns an `Ingested` per event. Before timing both sides are checked to

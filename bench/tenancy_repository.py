@@ -330,7 +330,7 @@ def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[li
             len(new_rows), bulk["execute_values"], bulk["portside"], BULK_TARGET,
         ),
         Comparison(
-            "bulk create (vs `execute_values` of Portside's SQL: a savepoint around each batch)",
+            "bulk create (vs `execute_values` with a savepoint around each batch, as Portside's bulk create)",
             len(new_rows), bulk["execute_values in savepoints"], bulk["portside"], None,
         ),
     ]
@@ -349,12 +349,12 @@ NOTES = f"""
   `Tenant.model_construct(**dict(zip(columns, row)))`; the floor row skips building the Tenant.
   Both sides are checked to return equal Tenants before timing.
 - bulk create: one unit of work calling `bulk_create` per batch of {BULK_BATCH:,} (each a savepoint
-  around one plain `INSERT ... VALUES` through psycopg2's `execute_values`: a taken key raises
-  inside the savepoint, which undoes the batch and leaves the transaction usable) against one
+  around one COPY into the connection's staging table and one plain `INSERT ... SELECT` from it,
+  `adapters/sql/copy.py`: a taken key raises inside the savepoint, which undoes the batch and
+  leaves the transaction usable) against one
   transaction running `execute_values` (page_size={BULK_BATCH:,}) of the same Tenants turned into
   tuples (timed too); the table is truncated before every run. Both sides are checked to write
-  identical rows. The last row gives the baseline Portside's own SQL (the savepoints), so it shows
-  what the Python layers cost on their own.
+  identical rows. The last row gives the baseline Portside's savepoints too, for information.
 """
 
 

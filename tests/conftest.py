@@ -3,6 +3,7 @@ suites. A server that cannot start is an error, never a skip."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -131,6 +132,11 @@ def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[An
     _empty(cleaner)
     yield SqlBackend(database)
     _empty(cleaner)
+
+
+def copying_from(storage: SqlBackend, rows: int) -> SqlBackend:
+    """`storage`'s database with its PostgreSQL bulk inserts of `rows` or more going through COPY."""
+    return SqlBackend(dataclasses.replace(storage.database, copy_threshold=rows))
 
 
 def processing_units_on(storage: Backend[Any, Any]) -> ProcessingUnitOfWorkFactory:

@@ -44,7 +44,8 @@ class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
 
     def store(self, transaction: SqlTransaction, schema: RecordSchema[E], scope: TenantScope,
               guard: Guard) -> RecordStore[E]:
-        return SqlRecordStore(schema, tables.metadata.tables[schema.table], transaction.connection, scope, guard)
+        return SqlRecordStore(schema, tables.metadata.tables[schema.table], transaction.connection, scope, guard,
+                              copy_threshold=self.database.copy_threshold)
 
     def _start(self, connection: sa.Connection, scope: TenantScope) -> sa.RootTransaction:
         root = connection.begin()

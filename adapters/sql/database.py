@@ -7,12 +7,15 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from adapters.sql.copy import COPY_THRESHOLD
 from adapters.sql.engine import PoolSettings, create_engine
 
 
 @dataclass(frozen=True, eq=False, slots=True)
 class SqlDatabase:
     engine: Engine
+    copy_threshold: int = COPY_THRESHOLD
+    """Rows from which a PostgreSQL bulk insert goes through COPY (`adapters/sql/copy.py`)."""
 
     @classmethod
     def from_url(cls, url: str, pool: PoolSettings | None = None, echo: bool = False) -> SqlDatabase:

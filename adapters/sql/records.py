@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.records.store import Query, RecordStore, next_version
 from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_returning
 from adapters.sql.bulk_update import update_all
+from adapters.sql.copy import COPY_THRESHOLD, copy_insert
 from adapters.sql.driver import CompiledRead, direct, driver_error
 from adapters.sql.errors import translate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
@@ -164,13 +165,14 @@ class SqlRecordStore(RecordStore[E]):
     _cursor: Any = None
 
     def __init__(self, schema: RecordSchema[E], table: sa.Table, connection: sa.Connection, scope: TenantScope,
-                 guard: Guard) -> None:
+                 guard: Guard, *, copy_threshold: int = COPY_THRESHOLD) -> None:
         self.schema = schema
         self.scope = scope
         self.table = table
         self._connection = connection
         self._guard = guard
         self._columns = [column.name for column in table.columns]
+        self._copy_threshold = copy_threshold
         # Partial unique indexes count too: a violation would abort the PostgreSQL transaction.
         self._update_may_clash = bool(schema.unique_keys) or _has_unique_key(table)
 
@@ -284,7 +286,11 @@ class SqlRecordStore(RecordStore[E]):
                 # All or nothing: the savepoint undoes the batches written before a taken key.
                 with connection.begin_nested() as savepoint:
                     if connection.dialect.name == "postgresql":
-                        insert_all(connection, self.table, values)  # a taken key raises
+                        # A taken key raises, on either path.
+                        if self._copies(values):
+                            copy_insert(connection, self.table, values, on_conflict=False)
+                        else:
+                            insert_all(connection, self.table, values)
                         complete = True
                     else:
                         complete = insert_ignoring_conflicts(connection, self.table, values) == len(values)
@@ -303,8 +309,16 @@ class SqlRecordStore(RecordStore[E]):
             if len(rows) == 1:
                 statement = _insert_one_statement(self.table, connection.dialect.name)
                 return list(rows) if connection.execute(statement, self.to_row(rows[0])).first() else []
-            inserted = set(insert_returning(connection, self.table, [row.__dict__ for row in rows], "id", as_text=True))
+            values = [row.__dict__ for row in rows]
+            if self._copies(values):
+                inserted = set(copy_insert(connection, self.table, values, "id", as_text=True)[1])
+            else:
+                inserted = set(insert_returning(connection, self.table, values, "id", as_text=True))
         return [row for row in rows if str(row.id) in inserted]
+
+    def _copies(self, rows: Sequence[Any]) -> bool:
+        """Whether a multi-row insert goes through COPY: PostgreSQL, from the threshold's row count."""
+        return len(rows) >= self._copy_threshold and self._connection.dialect.name == "postgresql"
 
     def _conflict_detail(self, rows: Sequence[E]) -> str:
         """Name the key a refused insert collided with (read only on the error path): inside the

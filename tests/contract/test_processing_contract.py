@@ -26,7 +26,7 @@ from application.testing.contracts.processing import (
     submit,
 )
 from ports.processing import ProcessingUnitOfWorkFactory
-from tests.conftest import processing_units_on
+from tests.conftest import copying_from, processing_units_on
 
 PROCESSING_TABLES = ("purchased_processors", "underwriting_processors", "processor_executions")
 
@@ -75,10 +75,10 @@ def test_active_executions_and_chains_are_one_statement_each(
 
 
 @pytest.mark.postgres
-def test_bulk_create_of_executions_sends_one_insert_per_batch(
+def test_bulk_create_of_executions_below_the_copy_threshold_sends_one_insert_per_batch(
     postgres_storage: SqlBackend, postgres_database: SqlDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    postgres_uow = processing_units_on(postgres_storage)
+    postgres_uow = processing_units_on(copying_from(postgres_storage, BATCH_SIZE + 2))
     world = seed_world(postgres_uow)
     inserts: list[str] = []
     original = psycopg2.extras.execute_values

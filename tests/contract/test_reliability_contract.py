@@ -1,5 +1,6 @@
 """The reliability contract on memory, SQLite and PostgreSQL (the `backend` fixture's parameter),
-and what only PostgreSQL can show: a batch of appends is one statement per batch."""
+and what only PostgreSQL can show: below the COPY threshold a batch of appends is one statement per
+batch."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from adapters.sql.backend import SqlBackend
 from adapters.sql.bulk import BATCH_SIZE
 from adapters.sql.database import SqlDatabase
 from application.testing.contracts.reliability import ReliabilityContract, new_event, seed_world
+from tests.conftest import copying_from
 
 
 class TestReliability(ReliabilityContract):
@@ -22,10 +24,13 @@ class TestReliability(ReliabilityContract):
 
 
 @pytest.mark.postgres
-def test_append_many_sends_one_insert_per_batch(postgres_storage: SqlBackend, postgres_database: SqlDatabase,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    postgres_uow = reliability_units(postgres_storage)
-    world = seed_world(postgres_uow, tenancy_units(postgres_storage))
+def test_append_many_below_the_copy_threshold_sends_one_insert_per_batch(
+    postgres_storage: SqlBackend, postgres_database: SqlDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events_sent = 2 * BATCH_SIZE + 1
+    storage = copying_from(postgres_storage, events_sent + 1)
+    postgres_uow = reliability_units(storage)
+    world = seed_world(postgres_uow, tenancy_units(storage))
     inserts: list[str] = []
     original = psycopg2.extras.execute_values
 
@@ -41,7 +46,7 @@ def test_append_many_sends_one_insert_per_batch(postgres_storage: SqlBackend, po
     monkeypatch.setattr(psycopg2.extras, "execute_values", counting)
     sa.event.listen(postgres_database.engine, "before_cursor_execute", record)
     try:
-        events = [new_event(world.acme, world.checkout.id, f"key-{i}") for i in range(2 * BATCH_SIZE + 1)]
+        events = [new_event(world.acme, world.checkout.id, f"key-{i}") for i in range(events_sent)]
         with postgres_uow.for_tenant(world.acme) as uow:
             results = uow.events.append_many(events)
     finally:

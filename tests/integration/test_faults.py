@@ -19,6 +19,7 @@ from adapters.sql.records import SqlRecordStore
 from application.testing.contracts.tenancy import tenant
 from domain.shared.errors import CommitOutcomeUnknown, StorageUnavailable
 from ports.tenancy import TenancyUnitOfWork, TenancyUnitOfWorkFactory
+from tests.conftest import copying_from
 from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -48,9 +49,11 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
         assert uow.tenants.get_by_slug("acme") is None  # here the server died first: nothing landed
 
 
+@pytest.mark.parametrize("path", ["execute_values", "COPY"])
 def test_a_connection_lost_inside_a_bulk_insert_keeps_the_real_cause(
-    postgres_uow: TenancyUnitOfWorkFactory, postgres_admin_engine: sa.Engine
+    postgres_storage: SqlBackend, postgres_admin_engine: sa.Engine, path: str
 ) -> None:
+    postgres_uow = tenancy_units(copying_from(postgres_storage, 2 if path == "COPY" else 4))
     with pytest.raises(StorageUnavailable) as raised, postgres_uow.system() as uow:
         pid = _connection(uow).execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
         with postgres_admin_engine.connect() as admin:
