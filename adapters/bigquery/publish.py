@@ -22,9 +22,9 @@ takes query parameters in scripts, but the emulator does not bind them (`Values 
 for the following prepared statement parameters`), and a script with its values inlined as literals
 would break the every-value-is-a-parameter rule. The publish-by-one-statement protocol needs neither.
 
-Serialization. In the emulator every job runs to completion on one event loop: the publishing
-statements of racing units of work run one after the other, and the second sees the first's commit.
-In BigQuery, the publishing statement is a mutating DML statement (UPDATE), and two mutating
+Serialization. Within one process, the publishing statements of one tenant's partition take a lock
+(`_publishing`): the emulator may evaluate two concurrent UPDATEs on one snapshot, so without it two
+racing appends could both pass their checks. Across processes, in BigQuery, the publishing statement is a mutating DML statement (UPDATE), and two mutating
 statements on one partition conflict: the later fails with "Could not serialize access ... due to
 concurrent update" (BigQuery retries it, then `Runner` does, with jittered backoff) and re-evaluates
 its checks on the new snapshot. `processing_commits` is range-partitioned by a tenant bucket, so every
@@ -34,6 +34,7 @@ publication of a tenant lands in one partition and conflicts with every concurre
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -142,15 +143,34 @@ def _this_commit(params: Parameters, tenant: uuid.UUID, commit_id: str) -> str:
             f"pc.commit_id = {params.scalar('STRING', commit_id)}")
 
 
+_PUBLISHING: dict[tuple[str, int], threading.Lock] = {}
+_PUBLISHING_GUARD = threading.Lock()
+
+
+def _publishing(commits: str, tenant: uuid.UUID) -> threading.Lock:
+    """The lock of one partition of the commit log in this process. BigQuery serializes concurrent
+    publications of one partition by its UPDATE conflict rule; the emulator evaluates two concurrent
+    UPDATEs on one snapshot (both pass their checks: a lost update), and a process's own racing
+    units of work need no round trip to learn that they conflict. Across processes, BigQuery's rule
+    is what holds."""
+    key = (commits, tenant_bucket(tenant))
+    with _PUBLISHING_GUARD:
+        found = _PUBLISHING.get(key)
+        if found is None:
+            found = _PUBLISHING[key] = threading.Lock()
+        return found
+
+
 def _publish(database: BigQueryDatabase, staged: Staged, tenant: uuid.UUID, commit_id: str) -> None:
     commits = table_ref(database.settings, COMMITS)
     for _ in range(PUBLISH_ATTEMPTS):
         params = Parameters()
         violations, _labels = _violations(database, staged, tenant, params)
         this = _this_commit(params, tenant, commit_id)
-        result = database.runner.run(
-            f"UPDATE {commits} AS pc SET committed_at = CURRENT_TIMESTAMP() WHERE {this} "
-            f"AND pc.committed_at IS NULL AND NOT EXISTS (SELECT 1 FROM ({violations}) AS v)", params)
+        with _publishing(commits, tenant):
+            result = database.runner.run(
+                f"UPDATE {commits} AS pc SET committed_at = CURRENT_TIMESTAMP() WHERE {this} "
+                f"AND pc.committed_at IS NULL AND NOT EXISTS (SELECT 1 FROM ({violations}) AS v)", params)
         if result.affected:
             return
         # Nothing changed: a check failed, or a retried statement had published already.
