@@ -25,11 +25,12 @@ would break the every-value-is-a-parameter rule. The publish-by-one-statement pr
 Serialization. Within one process, the publishing statements of one tenant's partition take a lock
 (`_publishing`): the emulator may evaluate two concurrent UPDATEs on one snapshot, so without it two
 racing appends could both pass their checks. Across processes, in BigQuery, the publishing
-statement is a mutating DML statement (UPDATE), and two mutating statements on one partition conflict: the later fails with "Could not serialize access ... due to
-concurrent update" (BigQuery retries it, then `Runner` does, with jittered backoff) and re-evaluates
-its checks on the new snapshot. `processing_commits` is range-partitioned by a tenant bucket, so every
-publication of a tenant lands in one partition and conflicts with every concurrent one: two
-`create_execution` calls of one payload racing in two units of work make exactly one execution.
+statement is a mutating DML statement (UPDATE), and two mutating statements on one partition
+conflict: the later fails with "Could not serialize access ... due to concurrent update" (BigQuery
+retries it, then `Runner` does, with jittered backoff) and re-evaluates its checks on the new
+snapshot. `processing_commits` is range-partitioned by a tenant bucket, so every publication of a
+tenant lands in one partition and conflicts with every concurrent one: two `create_execution` calls
+of one payload racing in two units of work make exactly one execution.
 """
 
 from __future__ import annotations
