@@ -19,11 +19,11 @@ from adapters.records.crud import Crud
 from adapters.records.observed import ObservedStore, Written
 from adapters.records.store import NEWEST_FIRST, Query, RecordStore, equal
 from adapters.rules.job_queries import CLAIM_ORDER, JobQueries, StoreJobQueries, claim_order_key, claimable
+from adapters.rules.parallel import Processings, progress_argument
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
 from domain.jobs.backoff import Backoff
 from domain.jobs.filters import JobFilters, PaginationParams
 from domain.jobs.job import DEFAULT_QUEUE, FINISHED, MAX_RESCUES, Job, JobStatus
-from domain.jobs.parallel import ACTIVE, ChunkTask, ParallelProcessing, ProcessingRecord
 from domain.jobs.queue import JobQueue
 from domain.jobs.stats import JobStats
 from domain.shared.checks import json_object, member, optional_datetime, positive_int, sequence, text_argument
@@ -43,7 +43,7 @@ from ports.jobs import (
     JobsUnitOfWork,
     ParallelProcessingRepository,
 )
-from ports.records import RecordSchema, check_in_scope, next_cursor, plan_listing
+from ports.records import RecordSchema, next_cursor, plan_listing
 
 MAX_CLAIM = 1000
 _CREATE_ARGUMENTS = frozenset({"job_type", "workspace_id", "metadata", "payload", "queue_name", "priority",
@@ -77,12 +77,6 @@ def _lease(value: Any) -> timedelta:
     if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_LEASE:
         raise ValidationError("lease", f"must be a timedelta above zero and at most {MAX_LEASE}")
     return value
-
-
-def _progress(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise ValidationError("progress", f"must be a number from 0 to 100, got {value!r}")
-    return float(value)
 
 
 def _limit(value: Any, maximum: int = MAX_CLAIM) -> int:
@@ -191,7 +185,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
 
     def update_job_status(self, job_id: uuid.UUID, status: JobStatus, progress: float | None = None) -> Job:
         to = member(JobStatus, status, "status")
-        checked_progress = None if progress is None else _progress(progress)
+        checked_progress = None if progress is None else progress_argument(progress)
         return self._stored(self._job(job_id).with_status(to, checked_progress, self._now()))
 
     def list_jobs_with_filters(
@@ -277,7 +271,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         return self._stored(job.heartbeat(_worker(worker_id), _attempt(attempt), _lease(lease), self._now()))
 
     def report_progress(self, job_id: uuid.UUID, worker_id: str, attempt: int, progress: float) -> Job:
-        checked = _progress(progress)
+        checked = progress_argument(progress)
         return self._stored(self._job(job_id).with_progress(_worker(worker_id), _attempt(attempt), checked,
                                                             self._now()))
 
@@ -317,74 +311,6 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
                             DEAD_LETTER_ORDER, request)
         rows = self._store.find(Query(plan.conditions, plan.sort, limit=plan.limit + 1, after=plan.after))
         return CursorPage(rows[: plan.limit], next_cursor(plan, rows))
-
-
-class Processings(ParallelProcessingRepository):
-    def __init__(self, records: RecordStore[ProcessingRecord], chunks: RecordStore[ChunkTask]) -> None:
-        self._records = records
-        self._chunks = chunks
-
-    def save(self, processing: ParallelProcessing) -> ParallelProcessing:
-        if not isinstance(processing, ParallelProcessing):
-            raise ValidationError("processing", f"expected a ParallelProcessing, got {type(processing).__name__}")
-        record = processing.record
-        check_in_scope(PROCESSING_SCHEMA, self._records.scope, record)
-        for task in processing.tasks:
-            check_in_scope(CHUNK_SCHEMA, self._chunks.scope, task)
-            if task.processing_id != record.id:
-                raise ValidationError("tasks", "every chunk task must belong to the processing")
-        with self._records.atomically():
-            stored = self._records.get(record.id)
-            if stored is None:
-                self._records.insert([record])
-                saved_record = record
-            else:
-                saved_record = record if stored == record else self._records.update(record, keys_unchanged=True)
-            existing = {task.id: task for task in self._chunk_rows([record.id])}
-            new = [task for task in processing.tasks if task.id not in existing]
-            changed = [task for task in processing.tasks if task.id in existing and existing[task.id] != task]
-            if new:
-                self._chunks.insert(new)
-            updated = {task.id: task for task in self._chunks.update_many(changed, keys_unchanged=True)} if changed \
-                else {}
-        return ParallelProcessing.assembled(saved_record, [updated.get(task.id, task) for task in processing.tasks])
-
-    def _chunk_rows(self, processing_ids: list[uuid.UUID]) -> list[ChunkTask]:
-        if not processing_ids:
-            return []
-        return self._chunks.find(Query((Condition("processing_id", Operator.IN, tuple(processing_ids)),),
-                                       Sort.parse("chunk_index,id")))
-
-    def load(self, processing_id: uuid.UUID) -> ParallelProcessing | None:
-        record = self._records.get(parse_id(processing_id, "processing_id"))
-        if record is None:
-            return None
-        return ParallelProcessing.assembled(record, self._chunk_rows([record.id]))
-
-    def update_progress(self, processing_id: uuid.UUID, progress: float) -> ParallelProcessing:
-        key = parse_id(processing_id, "processing_id")
-        record = self._records.get(key)
-        if record is None:
-            raise NotFound(PROCESSING_SCHEMA.entity, key)
-        stored = self._records.update(record.evolve(progress=_progress(progress)), keys_unchanged=True)
-        return ParallelProcessing.assembled(stored, self._chunk_rows([key]))
-
-    def get_active_processings(self) -> list[ParallelProcessing]:
-        records = self._records.find(Query((Condition("status", Operator.IN, tuple(ACTIVE)),)))
-        chunks: dict[uuid.UUID, list[ChunkTask]] = {record.id: [] for record in records}
-        for task in self._chunk_rows(list(chunks)):
-            chunks[task.processing_id].append(task)
-        return [ParallelProcessing.assembled(record, chunks[record.id]) for record in records]
-
-    def delete(self, processing_id: uuid.UUID) -> None:
-        key = parse_id(processing_id, "processing_id")
-        with self._records.atomically():
-            record = self._records.get(key)
-            if record is None:
-                raise NotFound(PROCESSING_SCHEMA.entity, key)
-            for task in self._chunk_rows([key]):
-                self._chunks.delete(task.id, task.version)
-            self._records.delete(key, record.version)
 
 
 JobQueriesFactory = Callable[[RecordStore[Job]], JobQueries]
