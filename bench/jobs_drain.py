@@ -239,17 +239,17 @@ def serve_portside_profiled(url: str, out: str) -> None:
     profiler = cProfile.Profile()
     original_claim, original_run, original_serve = worker._claim, worker._run, worker._serve
 
-    def claim() -> Any:
+    def claim(finished: Any) -> Any:
         start = time.perf_counter()
         try:
-            return original_claim()
+            return original_claim(finished)
         finally:
             timers["claim"].append(time.perf_counter() - start)
 
-    def run(job: Any) -> None:
+    def run(job: Any, finished: Any) -> None:
         start = time.perf_counter()
         try:
-            original_run(job)
+            original_run(job, finished)
         finally:
             timers["job"].append(time.perf_counter() - start)
 

@@ -134,11 +134,30 @@ class JobRepository(CrudRepository[Job, JobFilters]):
         """Extend the lease; `LeaseLost` when the claim is no longer current."""
 
     @abstractmethod
+    def heartbeat_many(self, claimed: Sequence[Job], worker_id: str,
+                       lease: timedelta = timedelta(seconds=30)) -> list[Job]:
+        """Extend the leases of jobs `worker_id` holds, given as it holds them (the copies `claim`
+        or its last heartbeat returned, each fenced by its own attempt): those extended, in the
+        given order; a claim no longer current is left out. One statement where the copies are
+        current (PostgreSQL); a copy that has moved on is read again and decided on the stored job."""
+
+    @abstractmethod
     def report_progress(self, job_id: uuid.UUID, worker_id: str, attempt: int, progress: float) -> Job: ...
 
     @abstractmethod
     def complete(self, job_id: uuid.UUID, worker_id: str, attempt: int,
-                 result: Mapping[str, JsonValue] | None = None) -> Job: ...
+                 result: Mapping[str, JsonValue] | None = None, *, claimed: Job | None = None) -> Job:
+        """COMPLETED with its result; `LeaseLost` when the claim is no longer current. `claimed`:
+        the copy of the job the worker holds (from `claim` or its last heartbeat), which saves
+        reading it; the outcome is the same with or without it."""
+
+    @abstractmethod
+    def complete_many(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]],
+                      worker_id: str) -> list[Job]:
+        """Complete jobs `worker_id` holds, each given as `(claimed copy, result)` and fenced by the
+        copy's attempt: the jobs completed, in the given order; a claim no longer current is left
+        out (its writes were none: this is the acknowledgement of handlers that write nothing).
+        One statement where the copies are current (PostgreSQL)."""
 
     @abstractmethod
     def fail(self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str) -> Job:

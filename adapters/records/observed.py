@@ -67,6 +67,11 @@ class ObservedStore(RecordStore[E], Generic[E]):
         self._written(stored)
         return stored
 
+    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
+        stored = self.inner.update_current(entities, keys_unchanged=keys_unchanged)
+        self._written(stored)
+        return stored
+
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
         existing = self.inner.get(key)
         self.inner.delete(key, expected_version)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from domain.shared.entity import Entity
+from domain.shared.errors import ConcurrencyConflict, NotFound
 from domain.shared.filters import Condition, Operator
 from domain.shared.scope import TenantScope
 from domain.shared.sorting import Sort
@@ -87,6 +88,18 @@ class RecordStore(ABC, Generic[E]):
         """`update` of each, all or nothing. A backend may send them as one statement."""
         with self.atomically():
             return [self.update(entity, keys_unchanged=keys_unchanged) for entity in entities]
+
+    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
+        """Store each entity whose stored version still equals its own, and return those, at their
+        next versions, in the given order; a stale or missing one is left as it is (no error: the
+        caller reads it again and decides). A backend may send them as one statement."""
+        stored: list[E] = []
+        for entity in entities:
+            try:
+                stored.append(self.update(entity, keys_unchanged=keys_unchanged))
+            except (ConcurrencyConflict, NotFound):
+                continue
+        return stored
 
     @abstractmethod
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:

@@ -22,12 +22,13 @@ from adapters.rules.job_queries import CLAIM_ORDER, JobQueries, StoreJobQueries,
 from adapters.rules.parallel import Processings, progress_argument
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
 from domain.jobs.backoff import Backoff
+from domain.jobs.errors import LeaseLost
 from domain.jobs.filters import JobFilters, PaginationParams
 from domain.jobs.job import DEFAULT_QUEUE, FINISHED, MAX_RESCUES, Job, JobStatus
 from domain.jobs.queue import JobQueue
 from domain.jobs.stats import JobStats
 from domain.shared.checks import json_object, member, optional_datetime, positive_int, sequence, text_argument
-from domain.shared.errors import NotFound, ValidationError
+from domain.shared.errors import ConcurrencyConflict, NotFound, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
 from domain.shared.pagination import CursorPage, CursorPageRequest
@@ -77,6 +78,17 @@ def _lease(value: Any) -> timedelta:
     if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_LEASE:
         raise ValidationError("lease", f"must be a timedelta above zero and at most {MAX_LEASE}")
     return value
+
+
+def _claimed_copies(value: Any, name: str) -> list[Job]:
+    jobs = sequence(value, name)
+    if not all(isinstance(job, Job) for job in jobs):
+        raise ValidationError(name, "expected the Job copies a claim or a heartbeat returned")
+    if len({job.id for job in jobs}) != len(jobs):
+        raise ValidationError(name, "a job appears more than once")
+    if len(jobs) > MAX_CLAIM:
+        raise ValidationError(name, f"at most {MAX_CLAIM} jobs at a time")
+    return list(jobs)
 
 
 def _limit(value: Any, maximum: int = MAX_CLAIM) -> int:
@@ -270,15 +282,64 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         job = self._job(job_id)
         return self._stored(job.heartbeat(_worker(worker_id), _attempt(attempt), _lease(lease), self._now()))
 
+    def heartbeat_many(self, claimed: Sequence[Job], worker_id: str,
+                       lease: timedelta = timedelta(seconds=30)) -> list[Job]:
+        worker, extension, now = _worker(worker_id), _lease(lease), self._now()
+        return self._acknowledged([(job, None) for job in _claimed_copies(claimed, "claimed")],
+                                  lambda job, _: job.heartbeat(worker, job.attempt, extension, now))
+
     def report_progress(self, job_id: uuid.UUID, worker_id: str, attempt: int, progress: float) -> Job:
         checked = progress_argument(progress)
         return self._stored(self._job(job_id).with_progress(_worker(worker_id), _attempt(attempt), checked,
                                                             self._now()))
 
     def complete(self, job_id: uuid.UUID, worker_id: str, attempt: int,
-                 result: Mapping[str, JsonValue] | None = None) -> Job:
+                 result: Mapping[str, JsonValue] | None = None, *, claimed: Job | None = None) -> Job:
         checked = None if result is None else json_object(result, "result")
-        return self._stored(self._job(job_id).completed(_worker(worker_id), _attempt(attempt), checked, self._now()))
+        worker, claim, now = _worker(worker_id), _attempt(attempt), self._now()
+        if claimed is not None:
+            [copy] = _claimed_copies([claimed], "claimed")
+            if copy.id != parse_id(job_id, "job_id"):
+                raise ValidationError("claimed", f"is job {copy.id}, not {job_id}")
+            try:  # one write when the copy is current; else decided on the stored job below
+                return self._store.update(copy.completed(worker, claim, checked, now), keys_unchanged=True)
+            except (LeaseLost, ConcurrencyConflict, NotFound):
+                pass
+        return self._stored(self._job(job_id).completed(worker, claim, checked, now))
+
+    def complete_many(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]],
+                      worker_id: str) -> list[Job]:
+        worker, now = _worker(worker_id), self._now()
+        pairs = []
+        for item in sequence(completions, "completions"):
+            if not isinstance(item, tuple) or len(item) != 2:
+                raise ValidationError("completions", "each completion is a (claimed job, result) pair")
+            pairs.append((item[0], None if item[1] is None else json_object(item[1], "result")))
+        _claimed_copies([job for job, _ in pairs], "completions")
+        return self._acknowledged(pairs, lambda job, result: job.completed(worker, job.attempt, result, now))
+
+    def _acknowledged(self, claims: list[tuple[Job, Any]], move: Callable[[Job, Any], Job]) -> list[Job]:
+        """`move` applied to each claimed copy and stored where the copy is current (one statement
+        where the backend can), then decided again on the stored job for the copies that moved on:
+        those stored, in the given order; a claim no longer current is left out."""
+        moved: list[Job] = []
+        for job, argument in claims:
+            try:
+                moved.append(move(job, argument))
+            except LeaseLost:  # the copy itself is not a current claim; the stored job decides
+                continue
+        stored = {job.id: job for job in self._store.update_current(moved, keys_unchanged=True)}
+        for job, argument in claims:
+            if job.id in stored:
+                continue
+            current = self._store.get(job.id)
+            if current is None or current.attempt != job.attempt:
+                continue
+            try:
+                stored[job.id] = self._store.update(move(current, argument), keys_unchanged=True)
+            except (LeaseLost, ConcurrencyConflict, NotFound):
+                continue
+        return [stored[job.id] for job, _ in claims if job.id in stored]
 
     def fail(self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str) -> Job:
         message = text_argument(error, "error")

@@ -391,6 +391,17 @@ class SqlRecordStore(RecordStore[E]):
             self._raise_missing_or_stale(stale.id, stale.version)
         return stored
 
+    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
+        connection = self.connection
+        if len(entities) < 2 or not keys_unchanged or connection.dialect.name != "postgresql":
+            return super().update_current(entities, keys_unchanged=keys_unchanged)
+        # One statement, no savepoint: a stale row is left out, not an error, so nothing is undone.
+        stored = [next_version(entity) for entity in entities]
+        rows = [(self.to_row(entity), entity.version) for entity in entities]
+        with translated(self.schema.entity):
+            updated = update_all(connection, self.table, rows, self.schema.scope_filter(self.scope))
+        return [entity for entity in stored if str(entity.id) in updated]
+
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
         statement = sa.delete(self.table).where(self.table.c.id == key)
         if expected_version is not None:

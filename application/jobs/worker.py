@@ -7,11 +7,18 @@ completion, which is fenced by worker id and attempt. A worker that lost its lea
 job was rescued and claimed again) meets `LeaseLost` at completion: its transaction rolls back and
 none of its writes land.
 
+`context.uow` is opened on first use. A handler that never opens it writes nothing through the
+worker, so its completion has nothing to commit with: it is acknowledged with the others of its
+batch in one statement, in the transaction of the thread's next claim (or, when the thread stops or
+runs out of jobs, on its own). A worker that dies before that leaves those jobs running, and they
+are rescued and run again: still at least once.
+
 Each of `concurrency` threads claims a batch, runs it job by job, and claims again; one heartbeat
-thread extends the leases of every job the process holds, and the process rescues expired leases of
-any worker now and then. Idle threads wait on the waker (woken at once when a job is queued through
-`EnqueueJob`, else after `idle_wait` seconds). `stop()` (SIGTERM in `portside worker`) lets each
-thread finish its current job and gives the rest of its batch back.
+thread extends the leases of every job the process holds in one statement, and the process rescues
+expired leases of any worker now and then. Idle threads wait on the waker (woken at once when a job
+is queued through `EnqueueJob`, else after `idle_wait` seconds). `stop()` (SIGTERM in
+`portside worker`) lets each thread finish its current job, acknowledges what it finished and gives
+the rest of its batch back.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,21 +40,49 @@ from pydantic import JsonValue
 from application.retry import retrying
 from domain.jobs.errors import LeaseLost
 from domain.jobs.job import Job
-from domain.shared.errors import ConcurrencyConflict, NotFound, PortsideError, StorageUnavailable
+from domain.shared.errors import ConcurrencyConflict, NotFound, PortsideError, StorageError
 from ports.jobs import JobsUnitOfWork, JobsUnitOfWorkFactory
 from ports.wakeups import Waker
 
 log = logging.getLogger("portside.jobs")
 
 
-@dataclass
+class _JobWork:
+    """The unit of work of one job's tenant, begun when its handler first asks for it."""
+
+    def __init__(self, units: JobsUnitOfWorkFactory, tenant_id: uuid.UUID) -> None:
+        self._units = units
+        self._tenant_id = tenant_id
+        self.opened: JobsUnitOfWork | None = None
+
+    def open(self) -> JobsUnitOfWork:
+        if self.opened is None:
+            work = self._units.for_tenant(self._tenant_id)
+            self.opened = work.__enter__()
+        return self.opened
+
+    def close(self, error: BaseException | None) -> None:
+        """Commit it (no error) or roll it back; a failed commit raises."""
+        if self.opened is not None:
+            work, self.opened = self.opened, None
+            work.__exit__(type(error) if error is not None else None, error,
+                          error.__traceback__ if error is not None else None)
+
+
 class JobContext:
     """What a handler is given: its job, the unit of work its writes go through (the job's tenant,
     the transaction that completes the job), and a way to report progress as it goes."""
 
-    job: Job
-    uow: JobsUnitOfWork
-    _progress: Callable[[float], None]
+    def __init__(self, job: Job, work: _JobWork, progress: Callable[[float], None]) -> None:
+        self.job = job
+        self._work = work
+        self._progress = progress
+
+    @property
+    def uow(self) -> JobsUnitOfWork:
+        """Begun on first use; its commit completes the job (a handler that never uses it has its
+        completion acknowledged in a batch)."""
+        return self._work.open()
 
     def report_progress(self, progress: float) -> None:
         """Stored at once, in a transaction of its own, so that readers see it while the job runs."""
@@ -56,6 +91,15 @@ class JobContext:
 
 Handler = Callable[[JobContext], Mapping[str, JsonValue] | None]
 """Runs one job; returns its result (stored on the job) or None; raises to fail it."""
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A job whose handler returned without writing: its acknowledgement waits for the batch's."""
+
+    job: Job
+    result: Mapping[str, JsonValue] | None
+    milliseconds: float
 
 
 @dataclass(frozen=True)
@@ -87,8 +131,9 @@ class Worker:
         self.settings = settings
         self._waker = waker
         self._stop = threading.Event()
-        # Claims this process holds, by (job id, attempt): a job failed and claimed again by another
-        # thread of this worker is another claim.
+        # Claims this process holds, by (job id, attempt), each as its last claim or heartbeat
+        # returned it: the copy an acknowledgement is fenced with. A job failed and claimed again
+        # by another thread of this worker is another claim.
         self._held: dict[tuple[uuid.UUID, int], Job] = {}
         self._held_lock = threading.Lock()
         self._job_locks: dict[tuple[uuid.UUID, int], threading.Lock] = {}
@@ -119,43 +164,130 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim one batch and run it in this thread; how many jobs were claimed (tests, cron-style use)."""
-        batch = self._claim()
-        self._run_batch(batch)
+        finished: list[_Finished] = []
+        batch = self._claim(finished)
+        self._run_batch(batch, finished)
+        self._acknowledge(finished)
         return len(batch)
 
     def _serve(self) -> None:
+        finished: list[_Finished] = []
         while not self._stop.is_set():
             try:
-                batch = self._claim()
-            except StorageUnavailable as error:
-                log.warning("worker %s: storage unavailable, retrying: %s", self.settings.worker_id, error)
+                batch = self._claim(finished)
+            except StorageError as error:
+                log.warning("worker %s: storage failed, retrying: %s", self.settings.worker_id, error)
                 self._stop.wait(self.settings.idle_wait)
                 continue
             if not batch:
                 self._waker.wait(self.settings.queue_name, self.settings.idle_wait)
                 continue
-            self._run_batch(batch)
+            self._run_batch(batch, finished)
+        self._acknowledge(finished)
 
-    def _run_batch(self, batch: list[Job]) -> None:
+    def _run_batch(self, batch: list[Job], finished: list[_Finished]) -> None:
         for position, job in enumerate(batch):
             if self._stop.is_set():
                 for rest in batch[position:]:
                     self._release(rest)
                 return
-            self._run(job)
+            self._run(job, finished)
 
-    def _claim(self) -> list[Job]:
-        def claim() -> list[Job]:
-            with self._units.system() as uow:
-                return uow.jobs.claim(self.settings.queue_name, self.settings.worker_id,
-                                      limit=self.settings.batch_size, lease=self.settings.lease)
+    def _claim(self, finished: list[_Finished]) -> list[Job]:
+        """The next batch, in one transaction with the acknowledgement of `finished` (emptied once
+        that transaction has committed)."""
 
-        jobs = retrying(claim, lost=(ConcurrencyConflict,))
+        def claim() -> tuple[list[Job], list[Job]]:
+            with self._locked(finished) as (uow, copies):
+                completed = uow.jobs.complete_many(copies, self.settings.worker_id) if copies else []
+                claimed = uow.jobs.claim(self.settings.queue_name, self.settings.worker_id,
+                                         limit=self.settings.batch_size, lease=self.settings.lease)
+            return completed, claimed
+
+        completed, jobs = retrying(claim, lost=(ConcurrencyConflict,))
+        self._acknowledged(finished, completed)
         with self._held_lock:
             for job in jobs:
                 self._held[job.id, job.attempt] = job
                 self._job_locks[job.id, job.attempt] = threading.Lock()
         return jobs
+
+    def _acknowledge(self, finished: list[_Finished]) -> None:
+        """`finished` acknowledged in a transaction of its own (a thread stopping or done)."""
+        if not finished:
+            return
+
+        def acknowledge() -> list[Job]:
+            with self._locked(finished) as (uow, copies):
+                return uow.jobs.complete_many(copies, self.settings.worker_id)
+
+        try:
+            completed = retrying(acknowledge, lost=(ConcurrencyConflict,))
+        except PortsideError as error:  # their leases run out and they run again
+            log.warning("worker %s: %d finished jobs not acknowledged: %s", self.settings.worker_id,
+                        len(finished), error)
+            for done in finished:
+                self._forget(done.job)
+            finished.clear()
+            return
+        self._acknowledged(finished, completed)
+
+    class _Locked:
+        """A system unit of work, then the locks of the finished jobs, released after it commits:
+        every thread takes its unit of work first and a job's lock second (on SQLite the
+        transaction is a lock too), and no heartbeat moves a job between the reading of its copy
+        and the commit of its acknowledgement."""
+
+        def __init__(self, worker: Worker, finished: Sequence[_Finished]) -> None:
+            self._worker = worker
+            self._finished = finished
+            self._taken: list[threading.Lock] = []
+            self._work: Any = None
+
+        def __enter__(self) -> tuple[JobsUnitOfWork, list[tuple[Job, Mapping[str, JsonValue] | None]]]:
+            worker = self._worker
+            self._work = worker._units.system()
+            uow = self._work.__enter__()
+            try:
+                copies = []
+                for done in self._finished:
+                    key = (done.job.id, done.job.attempt)
+                    lock = worker._job_locks[key]
+                    lock.acquire()
+                    self._taken.append(lock)
+                    with worker._held_lock:
+                        copies.append((worker._held.get(key, done.job), done.result))
+            except BaseException as error:
+                self.__exit__(type(error), error, error.__traceback__)
+                raise
+            return uow, copies
+
+        def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+            try:
+                self._work.__exit__(exc_type, exc, traceback)
+            finally:
+                for lock in self._taken:
+                    lock.release()
+                self._taken.clear()
+
+    def _locked(self, finished: Sequence[_Finished]) -> Worker._Locked:
+        return Worker._Locked(self, finished)
+
+    def _acknowledged(self, finished: list[_Finished], completed: list[Job]) -> None:
+        """Count and log the acknowledged jobs, forget every one of them, and empty `finished`."""
+        done = {job.id for job in completed}
+        for item in finished:
+            job = item.job
+            if job.id in done:
+                self._count("completed")
+                log.info("job %s %s completed in %.0f ms (attempt %d, tenant %s)", job.id, job.job_type,
+                         item.milliseconds, job.attempt, job.tenant_id)
+            else:
+                self._count("lost")
+                log.warning("job %s %s: its lease was lost before its completion was acknowledged; it runs again",
+                            job.id, job.job_type)
+            self._forget(job)
+        finished.clear()
 
     def _rescue(self) -> None:
         def rescue() -> list[Job]:
@@ -167,36 +299,46 @@ class Worker:
                         "queued again" if job.status.value == "QUEUED" else "failed", job.rescue_count)
 
     # -- one job -------------------------------------------------------------------------------
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, finished: list[_Finished]) -> None:
         started = time.monotonic()
         handler = self._handlers.get(job.job_type)
-        lock = self._job_locks[job.id, job.attempt]
+        key = (job.id, job.attempt)
+        lock = self._job_locks[key]
+        work = _JobWork(self._units, job.tenant_id)
         try:
             if handler is None:
                 raise LookupError(f"no handler for job type {job.job_type!r}")
-            # No heartbeat of this job between reading it and committing: the lock is taken before
-            # `complete` and released after the block's commit. Every thread of the worker takes its
+            try:
+                result = handler(JobContext(job, work, lambda progress: self._report(job, progress)))
+            except BaseException as error:
+                work.close(error)
+                raise
+            if work.opened is None:  # nothing written: acknowledged with the batch
+                finished.append(_Finished(job, result, (time.monotonic() - started) * 1000))
+                return
+            # No heartbeat of this job between reading its copy and committing: the lock is taken
+            # before `complete` and released after the commit. Every thread of the worker takes its
             # unit of work first and the job's lock second, never the other way round: on SQLite the
             # transaction is a lock too.
-            locked = False
-            try:
-                with self._units.for_tenant(job.tenant_id) as uow:
-                    result = handler(JobContext(job, uow, lambda progress: self._report(job, progress)))
-                    lock.acquire()
-                    locked = True
-                    uow.jobs.complete(job.id, self.settings.worker_id, job.attempt, result)
-            finally:
-                if locked:
-                    lock.release()
+            with lock:
+                try:
+                    with self._held_lock:
+                        copy = self._held.get(key, job)
+                    work.opened.jobs.complete(job.id, self.settings.worker_id, job.attempt, result, claimed=copy)
+                except BaseException as error:
+                    work.close(error)
+                    raise
+                work.close(None)
             self._count("completed")
             log.info("job %s %s completed in %.0f ms (attempt %d, tenant %s)", job.id, job.job_type,
                      (time.monotonic() - started) * 1000, job.attempt, job.tenant_id)
+            self._forget(job)
         except LeaseLost as error:
             self._count("lost")
             log.warning("job %s %s: lease lost, its writes rolled back: %s", job.id, job.job_type, error)
+            self._forget(job)
         except Exception as error:  # the handler's failure is the job's, not the worker's
             self._fail(job, error, started)
-        finally:
             self._forget(job)
 
     def _fail(self, job: Job, error: Exception, started: float) -> None:
@@ -217,12 +359,14 @@ class Worker:
     def _report(self, job: Job, progress: float) -> None:
         """Queued, not waited for: progress is advisory, and one that arrives after the job finished
         is fenced out (and ignored)."""
-        lock = self._job_locks[job.id, job.attempt]
+        key = (job.id, job.attempt)
+        lock = self._job_locks[key]
 
         def store() -> None:
             try:
                 with self._units.system() as uow, lock:
-                    uow.jobs.report_progress(job.id, self.settings.worker_id, job.attempt, progress)
+                    stored = uow.jobs.report_progress(job.id, self.settings.worker_id, job.attempt, progress)
+                    self._remember(stored)
             except PortsideError as error:
                 log.debug("job %s: progress not stored: %s", job.id, error)
 
@@ -237,6 +381,12 @@ class Worker:
             log.warning("job %s: could not give it back: %s", job.id, error)
         finally:
             self._forget(job)
+
+    def _remember(self, job: Job) -> None:
+        """The newest copy of a claim still held (a heartbeat's or a progress report's)."""
+        with self._held_lock:
+            if (job.id, job.attempt) in self._held:
+                self._held[job.id, job.attempt] = job
 
     def _forget(self, job: Job) -> None:
         with self._held_lock:
@@ -269,14 +419,19 @@ class Worker:
         taken: list[threading.Lock] = []
         try:
             with self._units.system() as uow:
+                copies = []
                 for job, lock in held:
                     if not lock.acquire(blocking=False):
                         continue  # being acknowledged right now
                     taken.append(lock)
-                    try:  # a refusal is decided before anything is written: the others go on
-                        uow.jobs.heartbeat(job.id, self.settings.worker_id, job.attempt, self.settings.lease)
-                    except (LeaseLost, NotFound, ConcurrencyConflict) as error:
-                        log.warning("job %s: heartbeat refused: %s", job.id, error)
+                    with self._held_lock:  # its newest copy: a progress report may have moved it
+                        copies.append(self._held.get((job.id, job.attempt), job))
+                extended = uow.jobs.heartbeat_many(copies, self.settings.worker_id, self.settings.lease)
+            for job in extended:
+                self._remember(job)
+            refused = {job.id for job in copies} - {job.id for job in extended}
+            for job_id in refused:
+                log.warning("job %s: heartbeat refused: its claim is no longer current", job_id)
         except PortsideError as error:
             log.warning("worker %s: heartbeats failed: %s", self.settings.worker_id, error)
         finally:

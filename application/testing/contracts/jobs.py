@@ -282,6 +282,84 @@ class JobsContract:
             with pytest.raises(LeaseLost):
                 uow.jobs.complete(job.id, "w1", 1)
 
+    def test_acknowledging_from_the_claimed_copy_is_fenced_as_by_id(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                    jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 3)
+        first, second, third = claim(jobs_uow, worker="w1")
+        with jobs_uow.system() as uow:
+            beat = uow.jobs.heartbeat(first.id, "w1", 1)  # the claimed copy of `first` is now stale
+            done = uow.jobs.complete(first.id, "w1", 1, {"n": 1}, claimed=first)
+            assert (done.status, done.result, done.version) == (JobStatus.COMPLETED, {"n": 1}, beat.version + 1)
+            with pytest.raises(LeaseLost):
+                uow.jobs.complete(first.id, "w1", 1, claimed=done)
+            with pytest.raises(LeaseLost):
+                uow.jobs.complete(second.id, "w2", 1, claimed=second)
+            with pytest.raises(ValidationError):
+                uow.jobs.complete(second.id, "w1", 1, claimed=third)
+            current = uow.jobs.complete(second.id, "w1", 1, claimed=second)
+            assert current.version == second.version + 1 and current.completed_at == jobs_clock.now()
+            assert uow.jobs.get_by_id_or_raise(third.id).status is JobStatus.RUNNING
+
+    def test_batched_acknowledgements_complete_the_current_claims_only(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                       jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 4)
+        claimed = claim(jobs_uow, worker="w1")
+        with jobs_uow.system() as uow:
+            uow.jobs.cancel(claimed[1].id)
+            moved = uow.jobs.report_progress(claimed[2].id, "w1", 1, 30)  # its copy is stale, still current
+        jobs_clock.advance(timedelta(seconds=5))
+        with jobs_uow.system() as uow:
+            extended = uow.jobs.heartbeat_many(claimed, "w1", timedelta(seconds=60))
+            assert [job.id for job in extended] == [claimed[0].id, claimed[2].id, claimed[3].id]
+            assert all(job.lease_expires_at == jobs_clock.now() + timedelta(seconds=60) for job in extended)
+            assert extended[1].progress == moved.progress == 30.0
+            assert uow.jobs.heartbeat_many(extended, "w2") == []
+            completed = uow.jobs.complete_many([(claimed[3], {"n": 3}), (claimed[1], None), (extended[0], None),
+                                                (claimed[2], {"n": 2})], "w1")
+        assert [(job.id, job.result) for job in completed] == [
+            (claimed[3].id, {"n": 3}), (claimed[0].id, None), (claimed[2].id, {"n": 2})]
+        with jobs_uow.system() as uow:
+            stored = {job.id: job for job in uow.jobs.find_pending_jobs("default")}
+            assert stored == {}
+            statuses = [uow.jobs.get_by_id_or_raise(job.id).status for job in claimed]
+            assert statuses == [JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.COMPLETED]
+            assert uow.jobs.complete_many([(job, None) for job in completed], "w1") == []
+            assert uow.jobs.complete_many([], "w1") == []
+
+    def test_bad_batched_acknowledgements_are_refused_and_write_nothing(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                        jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 2)
+        first, second = claim(jobs_uow, worker="w1")
+        bad: list[Callable[[Any], object]] = [
+            lambda uow: uow.jobs.complete_many([(first, None), (second, {"bad": object()})], "w1"),
+            lambda uow: uow.jobs.complete_many([(first, None), (first, None)], "w1"),
+            lambda uow: uow.jobs.complete_many([first], "w1"),
+            lambda uow: uow.jobs.complete_many([(first.id, None)], "w1"),
+            lambda uow: uow.jobs.complete_many("jobs", "w1"),
+            lambda uow: uow.jobs.complete_many([(first, None)], ""),
+            lambda uow: uow.jobs.heartbeat_many([first, first], "w1"),
+            lambda uow: uow.jobs.heartbeat_many([first], "w1", timedelta(0)),
+            lambda uow: uow.jobs.heartbeat_many([{"id": str(first.id)}], "w1"),
+        ]
+        for call in bad:
+            with jobs_uow.system() as uow, pytest.raises(ValidationError):
+                call(uow)
+        with jobs_uow.system() as uow:
+            assert [uow.jobs.get_by_id_or_raise(job.id).version for job in (first, second)] == [
+                first.version, second.version]
+
+    def test_a_batched_acknowledgement_never_crosses_tenants(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                             jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 1, tenant=TENANT_B)
+        [foreign] = claim(jobs_uow, worker="w1")
+        with jobs_uow.for_tenant(TENANT_A) as uow:
+            assert uow.jobs.complete_many([(foreign, None)], "w1") == []
+            assert uow.jobs.heartbeat_many([foreign], "w1") == []
+            with pytest.raises((NotFound, LeaseLost)):
+                uow.jobs.complete(foreign.id, "w1", 1, claimed=foreign)
+        with jobs_uow.system() as uow:
+            assert uow.jobs.get_by_id_or_raise(foreign.id).version == foreign.version
+
     def test_an_expired_lease_is_rescued_and_the_late_worker_is_fenced_out(
         self, jobs_uow: JobsUnitOfWorkFactory, jobs_clock: MovableClock,
     ) -> None:
