@@ -73,6 +73,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         timeout_seconds=settings.database_pool_timeout,
         recycle_seconds=settings.database_pool_recycle,
         pre_ping=settings.database_pool_pre_ping,
+        ping_idle_seconds=settings.database_pool_ping_idle,
         connect_timeout_seconds=settings.database_connect_timeout,
         statement_timeout_ms=int(settings.database_statement_timeout * 1000),
     )

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(default=30.0, gt=0)
     database_pool_recycle: int = Field(default=3600, ge=-1)
     database_pool_pre_ping: bool = True
+    database_pool_ping_idle: float = Field(default=1.0, ge=0)
+    """Seconds a pooled PostgreSQL connection sits idle before its checkout pings it; 0: every checkout."""
     database_echo: bool = False
     database_connect_timeout: int = Field(default=10, ge=1, le=3600)
     """Seconds a new PostgreSQL connection may take."""

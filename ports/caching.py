@@ -57,6 +57,11 @@ class Cache(ABC):
         """Remove the key from every tier; whether it was there."""
 
     @abstractmethod
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """Remove the keys from every tier at once (one round trip per tier, one broadcast); how
+        many were there."""
+
+    @abstractmethod
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         """The keys that are present, with their values (missing ones are left out)."""
 

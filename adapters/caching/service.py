@@ -151,6 +151,15 @@ class TieredCache(Cache):
         self._flights.invalidate(full.__eq__)
         return self._tier.delete([full]) > 0
 
+    def delete_many(self, keys: Sequence[str]) -> int:
+        if isinstance(keys, str | bytes) or not isinstance(keys, Sequence):
+            raise ValidationError("keys", f"expected a list of keys, got {type(keys).__name__}")
+        full = frozenset(self._full(key) for key in keys)
+        if not full:
+            return 0
+        self._flights.invalidate(full.__contains__)
+        return self._tier.delete(sorted(full))
+
     def invalidate_pattern(self, pattern: str) -> int:
         full = self._pattern(pattern)
         self._flights.invalidate(glob_matcher(full))

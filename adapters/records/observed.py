@@ -67,8 +67,9 @@ class ObservedStore(RecordStore[E], Generic[E]):
         self._written(stored)
         return stored
 
-    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
-        stored = self.inner.update_current(entities, keys_unchanged=keys_unchanged)
+    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False,
+                       fields: frozenset[str] | None = None) -> list[E]:
+        stored = self.inner.update_current(entities, keys_unchanged=keys_unchanged, fields=fields)
         self._written(stored)
         return stored
 

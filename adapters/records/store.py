@@ -89,10 +89,13 @@ class RecordStore(ABC, Generic[E]):
         with self.atomically():
             return [self.update(entity, keys_unchanged=keys_unchanged) for entity in entities]
 
-    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
+    def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False,
+                       fields: frozenset[str] | None = None) -> list[E]:
         """Store each entity whose stored version still equals its own, and return those, at their
         next versions, in the given order; a stale or missing one is left as it is (no error: the
-        caller reads it again and decides). A backend may send them as one statement."""
+        caller reads it again and decides). A backend may send them as one statement. `fields`:
+        the caller knows that only these fields differ from the stored rows at those versions (see
+        `changed_fields`), so a backend may write those alone."""
         stored: list[E] = []
         for entity in entities:
             try:
@@ -111,6 +114,15 @@ class RecordStore(ABC, Generic[E]):
     @abstractmethod
     def atomically(self) -> AbstractContextManager[None]:
         """A savepoint: an exception inside undoes the writes made inside, and the unit of work goes on."""
+
+
+def changed_fields(pairs: Sequence[tuple[E, E]]) -> frozenset[str]:
+    """The fields in which any `(before, after)` pair differs, version aside."""
+    changed: set[str] = set()
+    for before, after in pairs:
+        old, new = before.__dict__, after.__dict__
+        changed.update(name for name, value in new.items() if name != "version" and old.get(name) != value)
+    return frozenset(changed)
 
 
 def next_version(entity: E) -> E:

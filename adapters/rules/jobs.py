@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from adapters.clock import SystemClock
 from adapters.records.crud import Crud
 from adapters.records.observed import ObservedStore, Written
-from adapters.records.store import NEWEST_FIRST, Query, RecordStore, equal
+from adapters.records.store import NEWEST_FIRST, Query, RecordStore, changed_fields, equal
 from adapters.rules.job_queries import CLAIM_ORDER, JobQueries, StoreJobQueries, claim_order_key, claimable
 from adapters.rules.parallel import Processings, progress_argument
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
@@ -322,13 +322,14 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         """`move` applied to each claimed copy and stored where the copy is current (one statement
         where the backend can), then decided again on the stored job for the copies that moved on:
         those stored, in the given order; a claim no longer current is left out."""
-        moved: list[Job] = []
+        moves: list[tuple[Job, Job]] = []
         for job, argument in claims:
             try:
-                moved.append(move(job, argument))
+                moves.append((job, move(job, argument)))
             except LeaseLost:  # the copy itself is not a current claim; the stored job decides
                 continue
-        stored = {job.id: job for job in self._store.update_current(moved, keys_unchanged=True)}
+        stored = {job.id: job for job in self._store.update_current(
+            [after for _, after in moves], keys_unchanged=True, fields=changed_fields(moves))}
         for job, argument in claims:
             if job.id in stored:
                 continue

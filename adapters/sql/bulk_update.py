@@ -23,29 +23,34 @@ from adapters.sql.driver import driver_error
 
 
 @cache
-def _statement(table: sa.Table, scope_field: str | None) -> tuple[str, str]:
-    """The statement (one `%s` for the VALUES list) and the template of one VALUES item."""
+def _statement(table: sa.Table, scope_field: str | None,
+               fields: frozenset[str] | None) -> tuple[str, str, tuple[int, ...]]:
+    """The statement (one `%s` for the VALUES list), the template of one VALUES item, and the
+    positions in a row's tuple of the columns it sets (every column but id and version, or `fields`)."""
     dialect = _postgres_dialect()
     layout = _layout(table)
+    chosen = tuple(name for name in layout.names
+                   if name not in ("id", "version") and (fields is None or name in fields))
     types = [table.c[name].type.dialect_impl(dialect).compile(dialect=dialect).split(" COLLATE ")[0]
-             for name in layout.names]
-    template = "(%s::uuid, %s::integer, %s::uuid, " + ", ".join(f"%s::{kind}" for kind in types) + ")"
-    assignments = ", ".join(f'"{name}" = v."{name}"' for name in layout.names if name not in ("id", "version"))
-    columns = ", ".join(f'"{name}"' for name in layout.names)
+             for name in chosen]
+    template = "(%s::uuid, %s::integer, %s::uuid" + "".join(f", %s::{kind}" for kind in types) + ")"
+    assignments = "".join(f'"{name}" = v."{name}", ' for name in chosen)
+    columns = "".join(f', "{name}"' for name in chosen)
     scope = f' AND t."{scope_field}" = v._scope' if scope_field is not None else ""
-    sql = (f'UPDATE "{table.name}" AS t SET {assignments}, "version" = v._version + 1 '
-           f"FROM (VALUES %s) AS v(_id, _version, _scope, {columns}) "
+    sql = (f'UPDATE "{table.name}" AS t SET {assignments}"version" = v._version + 1 '
+           f"FROM (VALUES %s) AS v(_id, _version, _scope{columns}) "
            f'WHERE t."id" = v._id AND t."version" = v._version{scope} RETURNING t."id"::text')
-    return sql, template
+    return sql, template, tuple(layout.names.index(name) for name in chosen)
 
 
 def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[Row, int]],
-               scope: tuple[str, Any] | None) -> set[str]:
-    """Update each `(row, expected version)`; the ids (as text) of the rows that were updated."""
+               scope: tuple[str, Any] | None, fields: frozenset[str] | None = None) -> set[str]:
+    """Update each `(row, expected version)`; the ids (as text) of the rows that were updated.
+    `fields`: the only columns whose values differ from the stored rows' (the others are not sent)."""
     import psycopg2
     from psycopg2.extras import execute_values
 
-    sql, template = _statement(table, None if scope is None else scope[0])
+    sql, template, positions = _statement(table, None if scope is None else scope[0], fields)
     layout = _layout(table)
     scope_value = None if scope is None else str(scope[1])
     updated: set[str] = set()
@@ -55,7 +60,7 @@ def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[
         for start in range(0, len(rows), BATCH_SIZE):
             batch = rows[start: start + BATCH_SIZE]
             converted = layout.tuples([row for row, _ in batch])
-            values = [(str(row["id"]), version, scope_value, *columns)
+            values = [(str(row["id"]), version, scope_value, *(columns[position] for position in positions))
                       for (row, version), columns in zip(batch, converted, strict=True)]
             try:
                 returned = execute_values(cursor, sql, values, template=template, page_size=len(values), fetch=True)

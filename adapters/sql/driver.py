@@ -41,11 +41,12 @@ def driver_error(connection: sa.Connection, error: Exception, statement: str, cu
 
 
 class CompiledRead:
-    """A `SELECT <every column of table>` compiled once for one dialect: its parameters bound by their
-    types' bind processors, its row values converted by the columns' result processors (UUIDs, JSON,
-    timestamptz to UTC, enums...), as `Connection.execute` would bind and return them."""
+    """A `SELECT <every column of table>` (or a write `RETURNING` them) compiled once for one
+    dialect: its parameters bound by their types' bind processors, its row values converted by the
+    columns' result processors (UUIDs, JSON, timestamptz to UTC, enums...), as `Connection.execute`
+    would bind and return them."""
 
-    def __init__(self, statement: sa.Select[Any], table: sa.Table, dialect: sa.Dialect) -> None:
+    def __init__(self, statement: sa.Select[Any] | sa.Update, table: sa.Table, dialect: sa.Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.error: type[Exception] = dialect.loaded_dbapi.Error

@@ -1,5 +1,11 @@
 """Engine factory: pool settings of spec 002, SQLite tuned for an embedded database.
 
+PostgreSQL: a pooled connection is pinged at checkout only when it has sat idle in the pool for
+`ping_idle_seconds` or more (SQLAlchemy's `pool_pre_ping` pings at every checkout: one more round
+trip per unit of work). One checked in a moment ago was working a moment ago; if the server went
+away in between, the first statement fails as it would if the server went away just after a ping:
+`StorageUnavailable`, the pool drops the connection, and the next unit of work gets a new one.
+
 SQLite: WAL so that readers never wait for the writer; `BEGIN IMMEDIATE` so that a transaction
 takes the write lock when it starts, not halfway through (the halfway upgrade is the SQLITE_BUSY
 deadlock a busy timeout cannot resolve); the driver's own transaction handling is turned off
@@ -8,11 +14,13 @@ because it breaks SAVEPOINT.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -26,6 +34,9 @@ class PoolSettings:
     timeout_seconds: float = 30.0
     recycle_seconds: int = 3600
     pre_ping: bool = True
+    ping_idle_seconds: float = 1.0
+    """With `pre_ping`: a PostgreSQL connection idle in the pool this long is pinged at checkout;
+    0 pings at every checkout."""
     connect_timeout_seconds: int = 10
     """How long opening a PostgreSQL connection may take before `StorageUnavailable`."""
     statement_timeout_ms: int = 0
@@ -43,16 +54,41 @@ def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool =
         return _sqlite_engine(parsed, pool, echo)
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
-    return sa.create_engine(
+    engine = sa.create_engine(
         parsed,
         echo=echo,
         pool_size=pool.size,
         max_overflow=pool.max_overflow,
         pool_timeout=pool.timeout_seconds,
         pool_recycle=pool.recycle_seconds,
-        pool_pre_ping=pool.pre_ping,
+        pool_pre_ping=pool.pre_ping and pool.ping_idle_seconds <= 0,
         connect_args=_postgres_connect_args(pool, parsed.get_driver_name()),
     )
+    if pool.pre_ping and pool.ping_idle_seconds > 0:
+        _ping_when_idle(engine, pool.ping_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a connection at checkout if it was checked in `idle_seconds` ago or more; a dead one is
+    a `DisconnectionError`, on which the pool opens a new connection (as with `pool_pre_ping`)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["portside_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("portside_idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # opened just now, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise sa_exc.DisconnectionError(str(error)) from error
+            raise
 
 
 def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:

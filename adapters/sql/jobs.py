@@ -10,13 +10,14 @@ is the claim's order, so a claim reads only the rows it takes. No foreign keys, 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
 
 import sqlalchemy as sa
 
 from adapters.records.store import RecordStore
 from adapters.rules.job_queries import JobQueries, StoreJobQueries
 from adapters.sql.declarations import aggregate_table, optional, partial_unique_index
+from adapters.sql.driver import CompiledRead, direct
 from adapters.sql.errors import translated
 from adapters.sql.records import SqlRecordStore
 from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text
@@ -92,24 +93,45 @@ class SqlJobQueries(JobQueries):
 
     def claim(self, queue_name: str, worker_id: str, limit: int, lease: timedelta, now: datetime) -> list[Job]:
         store = self._store
-        if store.connection.dialect.name != "postgresql":
+        connection = store.connection
+        if connection.dialect.name != "postgresql":
             return self._fallback.claim(queue_name, worker_id, limit, lease, now)
-        table = processing_jobs
-        ready: Any = store.scoped(
-            sa.select(table.c.id)
-            .where(table.c.queue_name == queue_name, table.c.status == JobStatus.QUEUED,
-                   table.c.scheduled_at <= now)
-            .order_by(table.c.priority.desc(), table.c.created_at, table.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            table.update()
-            .where(table.c.id.in_(ready.scalar_subquery()))
-            .values(status=JobStatus.RUNNING, worker_id=worker_id, attempt=table.c.attempt + 1,
-                    lease_expires_at=now + lease, started_at=now, completed_at=None, updated_at=now,
-                    version=table.c.version + 1)
-            .returning(*table.c)
-        )
+        restriction = store.schema.scope_filter(store.scope)
+        parameters = {"queue_name": queue_name, "worker_id": worker_id, "limit": limit, "now": now,
+                      "lease_until": now + lease, "queued": JobStatus.QUEUED, "running": JobStatus.RUNNING}
+        if restriction is not None:
+            parameters["scope"] = restriction[1]
+        scope_field = None if restriction is None else restriction[0]
+        if direct(connection):  # the worker's hottest statement: compiled once, on the DBAPI cursor
+            return store.rows_direct(_claim_read(scope_field, connection.dialect), parameters)
         with translated(store.schema.entity):
-            return [store.from_row(row) for row in store.connection.execute(statement)]
+            return [store.from_row(row) for row in connection.execute(_claim_statement(scope_field), parameters)]
+
+
+@cache
+def _claim_statement(scope_field: str | None) -> sa.Update:
+    table = processing_jobs
+    ready = (
+        sa.select(table.c.id)
+        .where(table.c.queue_name == sa.bindparam("queue_name"), table.c.status == sa.bindparam("queued"),
+               table.c.scheduled_at <= sa.bindparam("now"))
+        .order_by(table.c.priority.desc(), table.c.created_at, table.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .with_for_update(skip_locked=True)
+    )
+    if scope_field is not None:
+        ready = ready.where(table.c[scope_field] == sa.bindparam("scope"))
+    return (
+        table.update()
+        .where(table.c.id.in_(ready.scalar_subquery()))
+        .values(status=sa.bindparam("running"), worker_id=sa.bindparam("worker_id"),
+                attempt=table.c.attempt + sa.literal_column("1"), lease_expires_at=sa.bindparam("lease_until"),
+                started_at=sa.bindparam("now"), completed_at=sa.null(), updated_at=sa.bindparam("now"),
+                version=table.c.version + sa.literal_column("1"))
+        .returning(*table.c)
+    )
+
+
+@cache
+def _claim_read(scope_field: str | None, dialect: sa.Dialect) -> CompiledRead:
+    return CompiledRead(_claim_statement(scope_field), processing_jobs, dialect)

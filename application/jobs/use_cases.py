@@ -98,8 +98,11 @@ def drop_cached_jobs(caches: CacheProvider) -> Callable[[Sequence[tuple[uuid.UUI
     """The jobs unit of work's `job_changes` listener: drops the cached record of every job written."""
 
     def drop(written: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        by_tenant: dict[uuid.UUID, list[str]] = {}
         for tenant, job_id in written:
-            caches.for_tenant(tenant).delete(job_key(job_id))
+            by_tenant.setdefault(tenant, []).append(job_key(job_id))
+        for tenant, keys in by_tenant.items():  # one delete per tenant: a batch is one round trip
+            caches.for_tenant(tenant).delete_many(keys)
 
     return drop
 

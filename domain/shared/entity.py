@@ -58,10 +58,15 @@ class Screened(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _screened(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
+    def _screened(cls, data: Any, info: pydantic.ValidationInfo) -> Any:
+        if isinstance(data, Mapping) and info.context is not _ALREADY_SCREENED:
             screen_fields(data)
         return data
+
+
+_ALREADY_SCREENED: dict[str, bool] = {"screened": True}
+"""The validation context of `Entity.evolve`, which screens the changed values itself: the others
+were screened when the entity was made (a frozen model's values stay as they were)."""
 
 
 _NULLABLE: dict[type[BaseModel], frozenset[str]] = {}
@@ -99,8 +104,13 @@ class Entity(Screened):
         return validated(cls, data)
 
     def evolve(self, **changes: Any) -> Self:
-        data = {**self.__dict__, **changes}
-        return type(self).new(**data)
+        """This entity with `changes`, validated whole (rules across fields hold); only the changed
+        values are screened, the others were when this entity was made."""
+        screen_fields(changes)
+        try:
+            return type(self).model_validate({**self.__dict__, **changes}, context=_ALREADY_SCREENED)
+        except pydantic.ValidationError as error:
+            raise translated(error) from None
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """pydantic's copy skips validation, so a copy with `update` is an `evolve`: a value no

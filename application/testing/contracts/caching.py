@@ -87,6 +87,16 @@ class CacheContract:
         assert cache.get_many(["a", "c", "missing", "b"]) == {"a": 1, "b": [2], "c": {"three": 3}}
         assert cache.get_many([]) == {}
 
+    def test_delete_many_removes_the_keys_and_counts_those_present(self, cache: Cache) -> None:
+        cache.set_many({"a": 1, "b": 2, "c": 3}, ttl=60)
+        assert cache.delete_many(["a", "c", "missing", "a"]) == 2
+        assert cache.get_keys("*") == ["b"]
+        assert cache.delete_many([]) == 0
+        for bad in ("a", None, [""], [1]):
+            with pytest.raises(ValidationError):
+                cache.delete_many(bad)  # type: ignore[arg-type]
+        assert cache.get("b") == 2
+
     # -- patterns ---------------------------------------------------------------------------
     def test_invalidate_pattern_deletes_the_matching_keys_and_counts_them(self, cache: Cache) -> None:
         cache.set_many({"workspace:1:docs": 1, "workspace:1:users": 2, "workspace:2:docs": 3, "other": 4}, ttl=60)
