@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.driver import driver_error
+from adapters.sql.driver import driver_error, on_psycopg2
 
 BATCH_SIZE = 1000
 
@@ -145,6 +145,8 @@ def _postgres_insert(
     on_conflict: bool = True, as_text: bool = False,
 ) -> tuple[int, list[Any]]:
     """`(rows inserted, values of the column `returning` of those rows)`: one statement per batch."""
+    if not on_psycopg2(connection):
+        return _core_insert(connection, table, rows, returning, on_conflict=on_conflict, as_text=as_text)
     import psycopg2
     from psycopg2.extras import execute_values
 
@@ -169,6 +171,26 @@ def _postgres_insert(
             if returning is not None:
                 found.extend(row[0] for row in returned)
     return inserted, found
+
+
+def _core_insert(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str | None, *,
+    on_conflict: bool, as_text: bool,
+) -> tuple[int, list[Any]]:
+    """`_postgres_insert` on a driver other than psycopg2: SQLAlchemy's multi-row insert (its
+    "insertmanyvalues" batches keep it one statement per batch), RETURNING the id at least so that
+    the rows inserted are counted whatever the driver reports as rowcount."""
+    from sqlalchemy.dialects import postgresql
+
+    statement = postgresql.insert(table)
+    if on_conflict:
+        statement = statement.on_conflict_do_nothing()
+    column = table.c[returning if returning is not None else "id"]
+    found = list(connection.execute(statement.returning(column), [_only_columns(table, row) for row in rows])
+                 .scalars())
+    if as_text:
+        found = [str(value) for value in found]
+    return len(found), found if returning is not None else []
 
 
 def insert_returning(connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str, *,

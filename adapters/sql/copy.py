@@ -37,8 +37,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.bulk import Row, _array_text, _layout, _postgres_dialect
-from adapters.sql.driver import driver_error
+from adapters.sql.bulk import Row, _array_text, _layout, _postgres_dialect, _postgres_insert
+from adapters.sql.driver import driver_error, on_psycopg2
 
 COPY_THRESHOLD = 100
 """Rows from which a bulk insert goes through COPY rather than `execute_values`. Below it the two
@@ -179,7 +179,10 @@ class _CopyText:
 def copy_insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str | None = None, *,
                 on_conflict: bool = True, as_text: bool = False) -> tuple[int, list[Any]]:
     """`(rows inserted, values of the column `returning` of those rows)`, as `bulk._postgres_insert`
-    returns them: every row staged with one COPY, then moved with one `INSERT ... SELECT`."""
+    returns them: every row staged with one COPY, then moved with one `INSERT ... SELECT`. COPY is
+    psycopg2's `copy_expert`: another driver inserts in batches instead."""
+    if not on_psycopg2(connection):
+        return _postgres_insert(connection, table, rows, returning, on_conflict=on_conflict, as_text=as_text)
     import psycopg2
 
     plan = _plan(table)

@@ -15,13 +15,20 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 
+def on_psycopg2(connection: sa.Connection) -> bool:
+    """Whether the connection's DBAPI is psycopg2, whose cursor the hot paths here, the bulk writes
+    (`bulk.py`, `bulk_update.py`, `copy.py`) and the deadline (`deadline.py`) are written for. Any other
+    PostgreSQL driver (asyncpg or psycopg 3 under the async face) takes SQLAlchemy's own path."""
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg2"
+
+
 def direct(connection: sa.Connection) -> bool:
-    """Whether a statement may go to the DBAPI cursor with nothing observable changing: PostgreSQL,
-    no event listener or echo that would see it, no schema translation, and a live transaction (in
-    any other state `Connection.execute` raises, so it is left to raise)."""
+    """Whether a statement may go to the DBAPI cursor with nothing observable changing: PostgreSQL on
+    psycopg2, no event listener or echo that would see it, no schema translation, and a live
+    transaction (in any other state `Connection.execute` raises, so it is left to raise)."""
     nested = connection._nested_transaction
     return not (connection._has_events or connection.engine._has_events or connection._echo) and (
-        connection.dialect.name == "postgresql" and connection._dbapi_connection is not None
+        on_psycopg2(connection) and connection._dbapi_connection is not None
         and connection.in_transaction() and (nested is None or nested.is_active)
         and "schema_translate_map" not in connection._execution_options
     )

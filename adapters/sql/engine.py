@@ -15,8 +15,9 @@ because it breaks SAVEPOINT.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -25,6 +26,9 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from adapters.sql.deadline import deadline_connection_factory
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +52,28 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool = False) -> Engine:
-    pool = pool or PoolSettings()
-    parsed = make_url(url)
+    engine: Engine = _configured(make_url(url), pool or PoolSettings(), echo, sa.create_engine)
+    return engine
+
+
+def create_async_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool = False) -> AsyncEngine:
+    """The same engine on an async driver (`postgresql+asyncpg`, `postgresql+psycopg`,
+    `sqlite+aiosqlite`): pool, timeouts and SQLite pragmas as above, on its `sync_engine`, which is
+    the engine the SQL backend runs on under the async face (`adapters/asynchronous`)."""
+    from sqlalchemy.ext.asyncio import create_async_engine as build
+
+    engine: AsyncEngine = _configured(make_url(url), pool or PoolSettings(), echo, build)
+    return engine
+
+
+def _configured(parsed: URL, pool: PoolSettings, echo: bool, build: Callable[..., Any]) -> Any:
+    """`build(url, **options)` (SQLAlchemy's sync or async `create_engine`), then the listeners on the
+    sync engine, which an async engine carries as `sync_engine`."""
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, pool, echo)
+        return _sqlite_engine(parsed, pool, echo, build)
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
-    engine = sa.create_engine(
+    engine = build(
         parsed,
         echo=echo,
         pool_size=pool.size,
@@ -65,7 +84,7 @@ def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool =
         connect_args=_postgres_connect_args(pool, parsed.get_driver_name()),
     )
     if pool.pre_ping and pool.ping_idle_seconds > 0:
-        _ping_when_idle(engine, pool.ping_idle_seconds)
+        _ping_when_idle(getattr(engine, "sync_engine", engine), pool.ping_idle_seconds)
     return engine
 
 
@@ -92,6 +111,12 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
+    if driver == "asyncpg":
+        # asyncpg takes no libpq options: its own connect timeout, and server settings sent at startup.
+        settings = {"application_name": "portside"}
+        if pool.statement_timeout_ms > 0:
+            settings["statement_timeout"] = str(int(pool.statement_timeout_ms))
+        return {"timeout": max(1, pool.connect_timeout_seconds), "server_settings": settings}
     arguments: dict[str, Any] = {
         "connect_timeout": max(1, pool.connect_timeout_seconds),
         "application_name": "portside",
@@ -108,7 +133,7 @@ def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
     return arguments
 
 
-def _sqlite_engine(url: URL, pool: PoolSettings, echo: bool) -> Engine:
+def _sqlite_engine(url: URL, pool: PoolSettings, echo: bool, build: Callable[..., Any]) -> Any:
     in_memory = url.database in (None, "", ":memory:")
     options: dict[str, Any] = {"echo": echo}
     if in_memory:
@@ -123,7 +148,8 @@ def _sqlite_engine(url: URL, pool: PoolSettings, echo: bool) -> Engine:
             pool_pre_ping=pool.pre_ping,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
-    engine = sa.create_engine(url, **options)
+    built = build(url, **options)
+    engine = getattr(built, "sync_engine", built)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -140,4 +166,4 @@ def _sqlite_engine(url: URL, pool: PoolSettings, echo: bool) -> Engine:
     def _begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    return engine
+    return built

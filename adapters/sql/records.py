@@ -24,7 +24,7 @@ from adapters.records.store import Query, RecordStore, next_version
 from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_returning
 from adapters.sql.bulk_update import update_all
 from adapters.sql.copy import COPY_THRESHOLD, copy_insert
-from adapters.sql.driver import CompiledRead, direct, driver_error
+from adapters.sql.driver import CompiledRead, direct, driver_error, on_psycopg2
 from adapters.sql.errors import translate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
 from adapters.transactions import Guard
@@ -383,7 +383,7 @@ class SqlRecordStore(RecordStore[E]):
 
     def update_many(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
         connection = self.connection
-        if len(entities) < 2 or not keys_unchanged or connection.dialect.name != "postgresql":
+        if len(entities) < 2 or not keys_unchanged or not on_psycopg2(connection):  # update_all: psycopg2
             return super().update_many(entities, keys_unchanged=keys_unchanged)
         stored = [next_version(entity) for entity in entities]  # refused past the version's range first
         restriction = self.schema.scope_filter(self.scope)
@@ -400,7 +400,7 @@ class SqlRecordStore(RecordStore[E]):
     def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False,
                        fields: frozenset[str] | None = None) -> list[E]:
         connection = self.connection
-        if not entities or not keys_unchanged or connection.dialect.name != "postgresql":
+        if not entities or not keys_unchanged or not on_psycopg2(connection):
             return super().update_current(entities, keys_unchanged=keys_unchanged, fields=fields)
         # One statement, no savepoint: a stale row is left out, not an error, so nothing is undone.
         stored = [next_version(entity) for entity in entities]
