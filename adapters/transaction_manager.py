@@ -18,6 +18,13 @@ R = TypeVar("R")
 U = TypeVar("U", bound=UnitOfWork)
 
 
+def refuse_another_database(backend: Backend[Any, Any], units: object) -> None:
+    """A factory of a context on another database cannot join: its unit of work would begin a
+    transaction of its own, outside this one's all-or-nothing."""
+    if isinstance(units, ContextFactory) and units.backend.key != backend.key:
+        raise Unsupported(f"the {units.context} context is on another database than this transaction")
+
+
 class _Joined(Transaction):
     def __init__(self, backend: Backend[Any, Any], scope: TenantScope, stack: ExitStack) -> None:
         self.scope = scope
@@ -31,9 +38,7 @@ class _Joined(Transaction):
             raise UnitOfWorkInactive("the transaction has ended: join inside the function in_transaction runs")
         if not isinstance(factory, UnitOfWorkFactory):
             raise ValidationError("factory", f"expected a unit-of-work factory, got {type(factory).__name__}")
-        if isinstance(factory, ContextFactory) and factory.backend.key != self._backend.key:
-            # Its unit of work would begin a transaction of its own, outside this one's all-or-nothing.
-            raise Unsupported(f"the {factory.context} context is on another database than this transaction")
+        refuse_another_database(self._backend, factory)
         found = self._units.get(id(factory))
         if found is None:
             found = self._units[id(factory)] = self._stack.enter_context(factory(self.scope))

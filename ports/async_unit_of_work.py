@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, Self, TypeVar
 
@@ -40,10 +41,11 @@ class SyncRunner(ABC):
 
 class AsyncRepository(ABC):
     """A sync repository seen from async code: every method of it is awaited and returns what the
-    sync method returns (or raises what it raises)."""
+    sync method returns (or raises what it raises); a sub-repository its port declares as a
+    property (`uow.processors.purchased`) is an `AsyncRepository` too."""
 
     @abstractmethod
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]: ...
+    def __getattr__(self, name: str) -> Any: ...
 
 
 class AsyncUnitOfWork(ABC, Generic[U]):
@@ -57,12 +59,8 @@ class AsyncUnitOfWork(ABC, Generic[U]):
     async def __aenter__(self) -> Self: ...
 
     @abstractmethod
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> None: ...
 
     @abstractmethod
     async def commit(self) -> None:
@@ -105,3 +103,32 @@ class AsyncUnitOfWorkFactory(ABC, Generic[U]):
 
     def system(self) -> AsyncUnitOfWork[U]:
         return self(TenantScope.system())
+
+
+class AsyncTransaction(ABC):
+    """The transaction an async function runs in (`AsyncTransactionManager.in_transaction`)."""
+
+    scope: TenantScope
+
+    @abstractmethod
+    async def join(self, factory: AsyncUnitOfWorkFactory[U]) -> AsyncUnitOfWork[U]:
+        """An async unit of work of `factory`'s context inside this transaction, entered, open until
+        the transaction ends (the same one for repeated calls with one factory)."""
+
+
+AsyncTransactionBlock = AbstractAsyncContextManager[AsyncTransaction]
+"""`async with manager.begin(tenant) as transaction:` commits on a clean exit, rolls back on an
+exception; what `in_transaction` is made of, for callers that cannot hand over a function."""
+
+
+class AsyncTransactionManager(ABC):
+    """Spec 003's `InTransaction`, awaited: `fn` runs in one transaction every context joins."""
+
+    @abstractmethod
+    def begin(self, tenant: object | None = None) -> AsyncTransactionBlock:
+        """A transaction for `tenant` (None: the system scope), begun when the block is entered."""
+
+    async def in_transaction(self, fn: Callable[[AsyncTransaction], Awaitable[R]], tenant: object | None = None) -> R:
+        """Run `fn` in a transaction for `tenant` (None: the system scope) and return what it returns."""
+        async with self.begin(tenant) as transaction:
+            return await fn(transaction)

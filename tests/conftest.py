@@ -124,13 +124,20 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[Any, Any]]:
     """The backend under test, on an empty database."""
+    yield from storage_on(backend, request, lambda name: request.getfixturevalue(f"{name}_database"))
+
+
+def storage_on(backend: str, request: pytest.FixtureRequest,
+               database_of: Callable[[str], SqlDatabase]) -> Iterator[Backend[Any, Any]]:
+    """`backend` on an empty database; SQL on `database_of(backend)`, the session's database or
+    another engine on it (the async face's)."""
     if backend == "memory":
         yield MemoryBackend()
         return
-    database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
-    cleaner = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else database.engine
+    session_database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
+    cleaner = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else session_database.engine
     _empty(cleaner)
-    yield SqlBackend(database)
+    yield SqlBackend(database_of(backend))
     _empty(cleaner)
 
 

@@ -12,9 +12,11 @@ another task gets `UnitOfWorkNotOwned`, a repository kept after its block `UnitO
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Callable
+from functools import cache
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, get_type_hints
 
 from adapters.asynchronous.runners import TaskSession, close_session, open_session
 from domain.shared.errors import UnitOfWorkInactive, UnitOfWorkNotOwned
@@ -25,36 +27,76 @@ from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 U = TypeVar("U", bound=UnitOfWork)
 
 
-def _call_repository(unit: UnitOfWork, repository: str, method: str, args: tuple[Any, ...],
+def _read_attribute(unit: UnitOfWork, path: tuple[str, ...]) -> Any:
+    target: Any = unit
+    for name in path:
+        target = getattr(target, name)
+    return target
+
+
+def _call_repository(unit: UnitOfWork, path: tuple[str, ...], method: str, args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
     # Looked up inside the runner: building a repository checks the unit of work's owner, which is
     # the runner's thread (a lane) or the task's greenlet, not necessarily the caller's frame.
-    return getattr(getattr(unit, repository), method)(*args, **kwargs)
+    return getattr(_read_attribute(unit, path), method)(*args, **kwargs)
+
+
+@cache
+def _declared(owner: type, name: str) -> tuple[bool, type | None]:
+    """Whether the ports declare `owner.<name>` as an attribute (a property, or an annotation such as
+    `purchased: PurchasedProcessorStore`) rather than a method, and its type when that type is a port
+    (a repository or a sub-repository such as `uow.processors.purchased`)."""
+    for klass in owner.__mro__:
+        member = klass.__dict__.get(name)
+        try:
+            if isinstance(member, property) and member.fget is not None:
+                declared = get_type_hints(member.fget).get("return")
+            elif name in inspect.get_annotations(klass):
+                declared = get_type_hints(klass).get(name)
+            else:
+                continue
+        except (NameError, TypeError):
+            return True, None
+        is_port = isinstance(declared, type) and declared.__module__.startswith("ports.")
+        return True, declared if is_port else None
+    return False, None
+
+
+def _repository_type(owner: type, name: str) -> type | None:
+    return _declared(owner, name)[1]
 
 
 class AsyncRepositoryProxy(AsyncRepository):
-    """`uow.<repository>` of an async unit of work: `await proxy.method(...)` runs the sync method."""
+    """`uow.<repository>` of an async unit of work: `await proxy.method(...)` runs the sync method;
+    a sub-repository the port declares (`uow.processors.purchased`) is a proxy too."""
 
-    __slots__ = ("_block", "_name", "_uow")
+    __slots__ = ("_block", "_path", "_type", "_uow")
 
-    def __init__(self, uow: AsyncContextUnitOfWork[Any], name: str, block: int) -> None:
+    def __init__(self, uow: AsyncContextUnitOfWork[Any], path: tuple[str, ...], port: type | None,
+                 block: int) -> None:
         self._uow = uow
-        self._name = name
+        self._path = path
+        self._type = port
         self._block = block
 
-    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+    def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
             raise AttributeError(method)
+        attribute, below = _declared(self._type, method) if self._type is not None else (False, None)
+        if below is not None:
+            return AsyncRepositoryProxy(self._uow, (*self._path, method), below, self._block)
+        if attribute:  # a value the port declares (`uow.processors.catalog`): `await` reads it
+            return self._uow._run_in_block(self._block, _read_attribute, self._uow.unit, (*self._path, method))
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._uow._run_in_block(self._block, _call_repository, self._uow.unit, self._name,
+            return await self._uow._run_in_block(self._block, _call_repository, self._uow.unit, self._path,
                                                  method, args, kwargs)
 
         call.__name__ = method
         return call
 
     def __repr__(self) -> str:
-        return f"<async {self._name} of {self._uow.unit!r}>"
+        return f"<async {'.'.join(self._path)} of {self._uow.unit!r}>"
 
 
 class AsyncContextUnitOfWork(AsyncUnitOfWork[U]):
@@ -97,12 +139,8 @@ class AsyncContextUnitOfWork(AsyncUnitOfWork[U]):
         self._sessions.append(session)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> None:
         session = self._owned_session()
         try:
             # A cancelled task arrives here with the CancelledError: the sync exit rolls back, in this
@@ -135,7 +173,7 @@ class AsyncContextUnitOfWork(AsyncUnitOfWork[U]):
         if not self._sessions:
             raise UnitOfWorkInactive("use repositories inside `async with uow:`")
         self._owned_session()
-        return AsyncRepositoryProxy(self, name, self._block)
+        return AsyncRepositoryProxy(self, (name,), _repository_type(type(self.unit), name), self._block)
 
     async def run(self, function: Callable[[U], Any]) -> Any:
         """`function(sync unit of work)` inside this block, through the runner: for code written

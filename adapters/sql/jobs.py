@@ -97,7 +97,7 @@ class SqlJobQueries(JobQueries):
         if connection.dialect.name != "postgresql":
             return self._fallback.claim(queue_name, worker_id, limit, lease, now)
         restriction = store.schema.scope_filter(store.scope)
-        parameters = {"queue_name": queue_name, "worker_id": worker_id, "limit": limit, "now": now,
+        parameters = {"claim_queue": queue_name, "claim_worker": worker_id, "limit": limit, "now": now,
                       "lease_until": now + lease, "queued": JobStatus.QUEUED, "running": JobStatus.RUNNING}
         if restriction is not None:
             parameters["scope"] = restriction[1]
@@ -110,10 +110,12 @@ class SqlJobQueries(JobQueries):
 
 @cache
 def _claim_statement(scope_field: str | None) -> sa.Update:
+    # Parameters named after no column: SQLAlchemy reserves a column's name for its own SET value
+    # when the statement goes through `Connection.execute` (any driver but psycopg2's direct path).
     table = processing_jobs
     ready = (
         sa.select(table.c.id)
-        .where(table.c.queue_name == sa.bindparam("queue_name"), table.c.status == sa.bindparam("queued"),
+        .where(table.c.queue_name == sa.bindparam("claim_queue"), table.c.status == sa.bindparam("queued"),
                table.c.scheduled_at <= sa.bindparam("now"))
         .order_by(table.c.priority.desc(), table.c.created_at, table.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer()))
@@ -124,7 +126,7 @@ def _claim_statement(scope_field: str | None) -> sa.Update:
     return (
         table.update()
         .where(table.c.id.in_(ready.scalar_subquery()))
-        .values(status=sa.bindparam("running"), worker_id=sa.bindparam("worker_id"),
+        .values(status=sa.bindparam("running"), worker_id=sa.bindparam("claim_worker"),
                 attempt=table.c.attempt + sa.literal_column("1"), lease_expires_at=sa.bindparam("lease_until"),
                 started_at=sa.bindparam("now"), completed_at=sa.null(), updated_at=sa.bindparam("now"),
                 version=table.c.version + sa.literal_column("1"))
