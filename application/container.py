@@ -13,6 +13,10 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.asynchronous.runners import DirectRunner, GreenletRunner, ThreadLaneRunner
+from adapters.asynchronous.sql import AsyncSqlDatabase, async_database_url
+from adapters.asynchronous.transaction_manager import AsyncBackendTransactionManager
+from adapters.asynchronous.unit_of_work import AsyncContextFactory
 from adapters.bigquery.analytics import BigQueryAnalyticsBackend, BigQueryInferenceMetrics
 from adapters.bigquery.backend import BigQueryBackend
 from adapters.bigquery.client import BigQuerySettings, create_bigquery_client
@@ -47,6 +51,7 @@ from adapters.transaction_manager import BackendTransactionManager
 from adapters.wakeups.local import LocalWaker
 from adapters.wakeups.postgres import PostgresWaker
 from adapters.wakeups.redis import RedisWaker
+from application.async_use_cases import AwaitableUseCase
 from application.catalog import as_catalog, load_catalog
 from application.control_plane import use_cases as control_plane
 from application.jobs import use_cases as jobs
@@ -57,7 +62,9 @@ from application.reliability import incidents, ingestion, kill_switches, vendors
 from application.settings import MEMORY_URL, Settings
 from application.tenancy import use_cases as tenancy
 from domain.metrics.collector import MetricsCollector
+from ports.async_unit_of_work import AsyncTransactionManager, AsyncUnitOfWorkFactory, SyncRunner
 from ports.clock import Clock
+from ports.unit_of_work import UnitOfWork
 from ports.wakeups import Waker
 
 
@@ -209,7 +216,61 @@ def _prometheus_history(settings: Settings) -> timedelta:
     return timedelta(days=settings.prometheus_history_days)
 
 
+# -- the async face (docs/async.md) ---------------------------------------------------------------
+def _async_url(settings: Settings) -> str:
+    return settings.async_database_url or async_database_url(settings.database_url)
+
+
+def _open_thread_lanes(settings: Settings) -> Iterator[ThreadLaneRunner]:
+    """A resource: `shutdown_resources()` waits for the lanes' threads."""
+    runner = ThreadLaneRunner(settings.async_thread_lanes)
+    yield runner
+    runner.close()
+
+
+def _async_twin(container: Container) -> Container:
+    """The container's SQL contexts on the async engine: a second container that shares every
+    setting, the clock, the catalog, the cache, Redis, BigQuery and the waker, and whose SQL database
+    is the async engine's sync face. Every context's wiring stays declared once, below."""
+    twin = Container()
+    for name in ("settings", "clock", "catalog", "cache", "redis_client", "bigquery_database", "waker"):
+        getattr(twin, name).override(getattr(container, name))
+    twin.sql_database.override(providers.Object(container.async_sql_database().database))
+    return twin
+
+
+def _async_units(container: Container, context: str) -> AsyncUnitOfWorkFactory[UnitOfWork]:
+    """The async factory of `context` on the backend its settings choose: SQL on the async engine
+    through greenlets, BigQuery on the thread lanes, memory on the loop itself."""
+    provider = f"{context}_unit_of_work"
+    kind = container.settings().backend_for(context)
+    if kind == "sql":  # the sync SQL engine is never opened for it
+        return AsyncContextFactory(getattr(container.async_twin(), provider)(), container.greenlet_runner())
+    runner: SyncRunner = container.thread_lanes() if kind == "bigquery" else container.direct_runner()
+    return AsyncContextFactory(getattr(container, provider)(), runner)
+
+
+def _async_runner(container: Container) -> SyncRunner:
+    """Where awaited use cases run: greenlets when the data is in SQL, else on the loop."""
+    return container.greenlet_runner() if container.settings().default_backend == "sql" else container.direct_runner()
+
+
+def _async_transaction_manager(container: Container) -> AsyncTransactionManager:
+    if container.settings().backend_for("control_plane") == "sql":
+        return AsyncBackendTransactionManager(container.async_twin().sql(), container.greenlet_runner())
+    return AsyncBackendTransactionManager(container.memory(), container.direct_runner())
+
+
+def awaitable_use_case(container: Container, name: str) -> AwaitableUseCase[Any, Any]:
+    """The container's use case `name` (`"enqueue_job"`, `"create_tenant"`...), awaited: its units of
+    work on the async face's database, run through the async runner (`await use_case(command)`)."""
+    source = container.async_twin() if container.settings().default_backend == "sql" else container
+    return AwaitableUseCase(getattr(source, name)(), container.async_runner())
+# -- end of the async face ---------------------------------------------------------------------------
+
+
 class Container(containers.DeclarativeContainer):
+    __self__ = providers.Self()
     settings = providers.Singleton(Settings)
     clock = providers.Singleton(SystemClock)
     catalog = providers.Singleton(load_catalog, settings.provided.processor_catalog)
@@ -383,10 +444,30 @@ class Container(containers.DeclarativeContainer):
     inference_metrics = providers.Factory(control_plane.InferenceMetricsReport, control_plane_unit_of_work)
     # -- end control plane ----------------------------------------------------------------------
 
+    # -- the async face (docs/async.md): every context's factory awaited, chosen by the same settings
+    async_sql_database = providers.Singleton(
+        AsyncSqlDatabase.from_url,
+        url=providers.Callable(_async_url, settings),
+        pool=providers.Callable(pool_settings, settings),
+        echo=settings.provided.database_echo,
+    )
+    """Disposed on the loop that used it: `await container.async_sql_database().dispose()`."""
+    async_twin = providers.Singleton(_async_twin, __self__)
+    greenlet_runner = providers.Singleton(GreenletRunner)
+    direct_runner = providers.Singleton(DirectRunner)
+    thread_lanes = providers.Resource(_open_thread_lanes, settings)
+    async_runner = providers.Singleton(_async_runner, __self__)
+    async_tenancy_unit_of_work = providers.Singleton(_async_units, __self__, "tenancy")
+    async_reliability_unit_of_work = providers.Singleton(_async_units, __self__, "reliability")
+    async_processing_unit_of_work = providers.Singleton(_async_units, __self__, "processing")
+    async_jobs_unit_of_work = providers.Singleton(_async_units, __self__, "jobs")
+    async_control_plane_unit_of_work = providers.Singleton(_async_units, __self__, "control_plane")
+    async_transaction_manager = providers.Singleton(_async_transaction_manager, __self__)
+    # -- end of the async face ------------------------------------------------------------------
 
 
-
-__all__ = ["Container", "ManualClock", "build_container", "in_memory_container", "instrument_repository_metrics"]
+__all__ = ["Container", "ManualClock", "awaitable_use_case", "build_container", "in_memory_container",
+           "instrument_repository_metrics"]
 
 
 def build_container(settings: Settings | None = None, *, catalog: object = None) -> Container:

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     """SQLAlchemy URL: `sqlite:///path.db`, `postgresql+psycopg2://user:pw@host/db`, or `memory://`."""
+    async_database_url: str | None = Field(default=None, pattern=r"^(sqlite\+aiosqlite|postgresql\+(asyncpg|psycopg))://")
+    """The async face's URL of the same database (`postgresql+asyncpg://`, `postgresql+psycopg://`,
+    `sqlite+aiosqlite://`); by default derived from `database_url` (docs/async.md)."""
+    async_thread_lanes: int = Field(default=8, ge=1, le=256)
+    """Threads the async face runs BigQuery's sync client on, at most."""
     database_migration_url: str | None = None
     """The schema owner's URL for `portside init`, when the application connects as another role."""
     database_app_role: str | None = None
