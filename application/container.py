@@ -13,6 +13,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.asynchronous.awaited import AwaitedCacheProvider
 from adapters.asynchronous.runners import DirectRunner, GreenletRunner, ThreadLaneRunner
 from adapters.asynchronous.sql import AsyncSqlDatabase, async_database_url
 from adapters.asynchronous.transaction_manager import AsyncBackendTransactionManager
@@ -261,6 +262,14 @@ def _async_transaction_manager(container: Container) -> AsyncTransactionManager:
     return AsyncBackendTransactionManager(container.memory(), container.direct_runner())
 
 
+def _async_cache(container: Container) -> AwaitedCacheProvider:
+    """The cache awaited: on the loop when every tier is in memory, else on the thread lanes (the
+    Redis and SQL tiers' clients block)."""
+    memory_only = container.settings().cache_tier_list == ("memory",)
+    runner: SyncRunner = container.direct_runner() if memory_only else container.thread_lanes()
+    return AwaitedCacheProvider(container.cache(), runner)
+
+
 def awaitable_use_case(container: Container, name: str) -> AwaitableUseCase[Any, Any]:
     """The container's use case `name` (`"enqueue_job"`, `"create_tenant"`...), awaited: its units of
     work on the async face's database, run through the async runner (`await use_case(command)`)."""
@@ -463,6 +472,8 @@ class Container(containers.DeclarativeContainer):
     async_jobs_unit_of_work = providers.Singleton(_async_units, __self__, "jobs")
     async_control_plane_unit_of_work = providers.Singleton(_async_units, __self__, "control_plane")
     async_transaction_manager = providers.Singleton(_async_transaction_manager, __self__)
+    async_cache = providers.Singleton(_async_cache, __self__)
+    """The `CacheProvider` awaited: `await container.async_cache().for_tenant(t).get(key)`."""
     # -- end of the async face ------------------------------------------------------------------
 
 

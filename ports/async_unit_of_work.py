@@ -48,6 +48,24 @@ class AsyncRepository(ABC):
     def __getattr__(self, name: str) -> Any: ...
 
 
+class AsyncCache(ABC):
+    """The `Cache` port (`ports/caching.py`) awaited: `await cache.get(key)`, `await cache.set(key,
+    value, ttl=60)`, `await cache.get_or_set(key, loader)`..., each the sync method run by a runner."""
+
+    @abstractmethod
+    def __getattr__(self, name: str) -> Any: ...
+
+
+class AsyncCacheProvider(ABC):
+    """The `CacheProvider` port awaited: a tenant's cache, or the system's."""
+
+    @abstractmethod
+    def for_tenant(self, tenant: object) -> AsyncCache: ...
+
+    @abstractmethod
+    def system(self) -> AsyncCache: ...
+
+
 class AsyncUnitOfWork(ABC, Generic[U]):
     """A transaction bound to one tenant (or the system scope), owned by the task that entered it:
     another task using it while active gets `UnitOfWorkNotOwned`, a repository kept after its block

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings, create_async_engine
@@ -50,6 +51,11 @@ class AsyncSqlDatabase:
     def from_url(cls, url: str, pool: PoolSettings | None = None, echo: bool = False) -> AsyncSqlDatabase:
         engine = create_async_engine(async_database_url(url), pool, echo)
         return cls(engine, SqlDatabase(engine.sync_engine))
+
+    def checked_out(self) -> int:
+        """Connections out of the pool now (0 once every unit of work has ended)."""
+        pool = self.engine.sync_engine.pool
+        return pool.checkedout() if isinstance(pool, QueuePool) else 0
 
     async def dispose(self) -> None:
         """Close the pooled connections (on the loop they were opened on)."""

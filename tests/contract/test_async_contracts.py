@@ -85,7 +85,7 @@ def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[An
 
     yield from storage_on(backend, request, async_database)
     for database in databases:
-        assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert database.checked_out() == 0
 
 
 @pytest.fixture

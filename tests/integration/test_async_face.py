@@ -53,7 +53,7 @@ class Face:
     def checked_out(self) -> int:
         if self.database is None:
             return 0
-        return int(self.database.engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]
+        return self.database.checked_out()
 
     def run(self, scenario: Callable[[], Awaitable[T]]) -> T:
         """`scenario` on a loop of its own; the async engine's connections are closed on it after."""

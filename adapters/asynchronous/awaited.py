@@ -1,0 +1,49 @@
+"""Any sync port object with its methods awaited through a runner: the cache (`Cache` port), whose
+Redis and SQL tiers do blocking I/O and so run on thread lanes, or on the loop when memory alone."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from ports.async_unit_of_work import AsyncCache, AsyncCacheProvider, SyncRunner
+from ports.caching import Cache, CacheProvider
+
+
+def awaited(runner: SyncRunner, method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`method`, awaited: run by `runner` (its name and docstring kept)."""
+
+    @wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await runner.call(method, *args, **kwargs)
+
+    return call
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitedCache(AsyncCache):
+    """`await cache.get(key)`, `await cache.set(key, value, ttl)`...: the sync `Cache`'s methods, the
+    same keys, namespaces, TTLs and single flight; its plain attributes (`namespace`) as they are."""
+
+    cache: Cache
+    runner: SyncRunner
+
+    def __getattr__(self, name: str) -> Any:
+        member = getattr(self.cache, name) if not name.startswith("_") else None
+        if member is None:
+            raise AttributeError(name)
+        return awaited(self.runner, member) if callable(member) else member
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitedCacheProvider(AsyncCacheProvider):
+    provider: CacheProvider
+    runner: SyncRunner
+
+    def for_tenant(self, tenant: object) -> AsyncCache:
+        return AwaitedCache(self.provider.for_tenant(tenant), self.runner)
+
+    def system(self) -> AsyncCache:
+        return AwaitedCache(self.provider.system(), self.runner)

@@ -1,0 +1,1 @@
+"""Runnable examples of Portside in an application."""
