@@ -1,4 +1,5 @@
-"""The shipped contract suites on the async face, on memory, SQLite (aiosqlite) and PostgreSQL (asyncpg).
+"""The shipped contract suites on the async face, on memory, SQLite (aiosqlite) and PostgreSQL (asyncpg
+and psycopg 3).
 
 Every factory a suite is handed is a `BridgedFactory` (`application/testing/async_bridge.py`): the
 suite's sync calls are awaited on the async units of work and repositories, run by the runner each
@@ -73,6 +74,23 @@ def async_postgres_database(postgres_database: SqlDatabase, postgres_server: Pos
     yield from _async_database(postgres_database.engine.url, async_loop)
 
 
+@pytest.fixture(scope="session")
+def async_postgres_psycopg_database(postgres_database: SqlDatabase, postgres_server: PostgresServer,
+                                    async_loop: EventLoopThread) -> Iterator[AsyncSqlDatabase]:
+    """The same, on psycopg 3's async connections."""
+    yield from _async_database(postgres_database.engine.url.set(drivername="postgresql+psycopg"), async_loop)
+
+
+ASYNC_BACKENDS = {"memory": "memory", "sqlite": "sqlite", "postgres": "postgres", "postgres_psycopg": "postgres"}
+"""Each parameter of the async contracts and the server it runs on: PostgreSQL on both async drivers."""
+
+
+@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, server))
+                        for name, server in ASYNC_BACKENDS.items()])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[Any, Any]]:
     """The backend under test on an empty database, built on the async engine for SQL; every pooled
@@ -83,7 +101,7 @@ def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[An
         databases.append(request.getfixturevalue(f"async_{name}_database"))
         return databases[-1].database
 
-    yield from storage_on(backend, request, async_database)
+    yield from storage_on(ASYNC_BACKENDS[backend], request, lambda _server: async_database(backend))
     for database in databases:
         assert database.checked_out() == 0
 
