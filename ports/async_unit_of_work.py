@@ -38,6 +38,12 @@ class SyncRunner(ABC):
     async def call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """`function(*args, **kwargs)`, awaited."""
 
+    async def call_to_the_end(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """As `call`, but a cancellation arriving meanwhile waits for `function` to finish (and is
+        raised then): for the end of a unit of work, whose commit or rollback must not stop halfway.
+        A runner with nothing to wait for (the loop itself) needs no more than `call`."""
+        return await self.call(function, *args, **kwargs)
+
 
 class AsyncRepository(ABC):
     """A sync repository seen from async code: every method of it is awaited and returns what the

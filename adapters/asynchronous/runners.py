@@ -88,17 +88,64 @@ class DirectRunner(SyncRunner):
         return _context().run(function, *args, **kwargs)
 
 
+async def _finished(future: asyncio.Future[R]) -> tuple[R, asyncio.CancelledError | None]:
+    """`future`'s result, waited for even through cancellations of the waiting task; the first
+    such cancellation is handed back, to be raised once the caller is done."""
+    deferred: asyncio.CancelledError | None = None
+    while True:
+        try:
+            return await asyncio.shield(future), deferred
+        except asyncio.CancelledError as cancelled:
+            if future.done():  # the awaited operation itself was cancelled: that is its outcome
+                raise
+            deferred = deferred or cancelled
+
+
 class GreenletRunner(SyncRunner):
     """SQL on an `AsyncEngine`'s `sync_engine`: the call runs in a greenlet whose driver round trips
     are awaited on the loop (SQLAlchemy's `greenlet_spawn`, as `AsyncConnection.run_sync`)."""
 
     def __init__(self) -> None:
-        from sqlalchemy.util import greenlet_spawn  # the async extra's greenlet: imported with the runner
+        # The async extra's greenlet and SQLAlchemy's bridge, imported with the runner.
+        from greenlet import getcurrent, greenlet
+        from sqlalchemy.util import greenlet_spawn
+
+        class ToTheEnd(greenlet):  # type: ignore[misc]  # greenlet ships no stubs for subclassing
+            """A greenlet SQLAlchemy's `await_` accepts as its own (the provider marker), spawned
+            by `call_to_the_end` below rather than by `greenlet_spawn`."""
+
+            __sqlalchemy_greenlet_provider__ = True
+
+            def __init__(self, run: Callable[[], Any], driver: Any) -> None:
+                super().__init__(run, driver)
+                self.gr_context = driver.gr_context
 
         self._spawn = greenlet_spawn
+        self._greenlet = ToTheEnd
+        self._current = getcurrent
 
     async def call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         result: R = await self._spawn(_context().run, partial(function, *args, **kwargs))
+        return result
+
+    async def call_to_the_end(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        # `greenlet_spawn`'s loop, with each driver round trip awaited through a shield: a
+        # cancellation never lands inside the greenlet, the commit or rollback runs to its end.
+        context = _context()
+        spawned = self._greenlet(partial(context.run, function, *args, **kwargs), self._current())
+        deferred: asyncio.CancelledError | None = None
+        step = spawned.switch()
+        while not spawned.dead:
+            try:
+                value, cancelled = await _finished(asyncio.ensure_future(step))
+            except BaseException as error:
+                step = spawned.throw(error)
+            else:
+                deferred = deferred or cancelled
+                step = spawned.switch(value)
+        if deferred is not None:
+            raise deferred
+        result: R = step
         return result
 
 
@@ -125,6 +172,16 @@ class ThreadLaneRunner(SyncRunner):
         context = session.context if session is not None else contextvars.copy_context()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._lane(session), partial(context.run, function, *args, **kwargs))
+
+    async def call_to_the_end(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        session = current_session()
+        context = session.context if session is not None else contextvars.copy_context()
+        future = asyncio.get_running_loop().run_in_executor(self._lane(session),
+                                                            partial(context.run, function, *args, **kwargs))
+        result, cancelled = await _finished(future)
+        if cancelled is not None:
+            raise cancelled
+        return result
 
     def close(self) -> None:
         for lane in self._lanes:

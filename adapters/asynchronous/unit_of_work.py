@@ -144,9 +144,9 @@ class AsyncContextUnitOfWork(AsyncUnitOfWork[U]):
         session = self._owned_session()
         try:
             # A cancelled task arrives here with the CancelledError: the sync exit rolls back, in this
-            # task (its owner), and the backend gives the connection back to the pool. The
-            # cancellation itself was delivered once, so the rollback's own round trips go through.
-            await self._runner.call(self.unit.__exit__, exc_type, exc, traceback)
+            # task (its owner), and the backend gives the connection back to the pool. Run to the
+            # end: a cancellation arriving during the commit or rollback waits for it, then is raised.
+            await self._runner.call_to_the_end(self.unit.__exit__, exc_type, exc, traceback)
         finally:
             self._sessions.pop()
             close_session(session)

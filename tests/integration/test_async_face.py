@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.util import await_
 
 from adapters.asynchronous.runners import DirectRunner, GreenletRunner, ThreadLaneRunner
 from adapters.asynchronous.sql import AsyncSqlDatabase, async_database_url
@@ -354,3 +355,58 @@ def test_async_urls_follow_the_sync_ones() -> None:
     assert async_database_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     with pytest.raises(ValueError, match="no async driver"):
         async_database_url("mysql://h/db")
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite),
+                        pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_face(request: pytest.FixtureRequest) -> Iterator[Face]:
+    yield from _face(str(request.param), request)
+
+
+def _slowed(face: Face, event_name: str) -> asyncio.Event:
+    """Every `event_name` ("commit", "rollback") of the face's engine takes 0.3 s, awaited on the loop
+    from inside the greenlet; the event returned is set when one begins."""
+    began = asyncio.Event()
+
+    def slow(_connection: sa.Connection) -> None:
+        began.set()
+        await_(asyncio.sleep(0.3))
+
+    assert face.database is not None
+    sa.event.listen(face.database.engine.sync_engine, event_name, slow)
+    return began
+
+
+def test_a_cancellation_during_the_commit_waits_for_it_then_is_raised(sql_face: Face) -> None:
+    acme = uuid.uuid4()
+    committing = _slowed(sql_face, "commit")
+
+    async def writer() -> None:
+        async with sql_face.jobs.for_tenant(acme) as uow:
+            await uow.jobs.create_job("committed")
+
+    assert sql_face.run(lambda: _cancelled(sql_face, writer, committing.wait(), acme)) == ["committed"]
+
+
+def test_a_second_cancellation_does_not_stop_the_rollback_of_the_first(sql_face: Face) -> None:
+    acme = uuid.uuid4()
+    rolling_back = _slowed(sql_face, "rollback")
+
+    async def writer() -> None:
+        async with sql_face.jobs.for_tenant(acme) as uow:
+            await uow.jobs.create_job("lost")
+            raise InjectedFailure
+
+    async def cancelled_twice() -> None:
+        task = asyncio.create_task(writer())
+        await rolling_back.wait()
+        task.cancel()  # during the rollback of the failed block
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    async def scenario() -> list[str]:
+        await cancelled_twice()
+        assert sql_face.checked_out() == 0
+        return await _job_types(sql_face, acme)
+
+    assert sql_face.run(scenario) == []
