@@ -88,17 +88,17 @@ class DirectRunner(SyncRunner):
         return _context().run(function, *args, **kwargs)
 
 
-async def _finished(future: asyncio.Future[R]) -> tuple[R, asyncio.CancelledError | None]:
-    """`future`'s result, waited for even through cancellations of the waiting task; the first
-    such cancellation is handed back, to be raised once the caller is done."""
+async def _finished(future: asyncio.Future[Any]) -> asyncio.CancelledError | None:
+    """Wait until `future` is done, even through cancellations of the waiting task (`asyncio.wait`
+    leaves the future running when its waiter is cancelled); the first such cancellation is handed
+    back, for the caller to raise once it is done. The future's own outcome is left in it."""
     deferred: asyncio.CancelledError | None = None
-    while True:
+    while not future.done():
         try:
-            return await asyncio.shield(future), deferred
+            await asyncio.wait({future})
         except asyncio.CancelledError as cancelled:
-            if future.done():  # the awaited operation itself was cancelled: that is its outcome
-                raise
             deferred = deferred or cancelled
+    return deferred
 
 
 class GreenletRunner(SyncRunner):
@@ -136,12 +136,14 @@ class GreenletRunner(SyncRunner):
         deferred: asyncio.CancelledError | None = None
         step = spawned.switch()
         while not spawned.dead:
+            round_trip = asyncio.ensure_future(step)
+            cancelled = await _finished(round_trip)  # awaited first: `or` would skip it once deferred
+            deferred = deferred or cancelled
             try:
-                value, cancelled = await _finished(asyncio.ensure_future(step))
-            except BaseException as error:
+                value = round_trip.result()
+            except BaseException as error:  # the driver's error goes back into the sync code, as await_ raises it
                 step = spawned.throw(error)
             else:
-                deferred = deferred or cancelled
                 step = spawned.switch(value)
         if deferred is not None:
             raise deferred
@@ -178,7 +180,8 @@ class ThreadLaneRunner(SyncRunner):
         context = session.context if session is not None else contextvars.copy_context()
         future = asyncio.get_running_loop().run_in_executor(self._lane(session),
                                                             partial(context.run, function, *args, **kwargs))
-        result, cancelled = await _finished(future)
+        cancelled = await _finished(future)
+        result: R = future.result()  # the call's own error first: it says what happened to the data
         if cancelled is not None:
             raise cancelled
         return result
