@@ -9,6 +9,7 @@ is the claim's order, so a claim reads only the rows it takes. No foreign keys, 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -106,6 +107,22 @@ class SqlJobQueries(JobQueries):
             return store.rows_direct(_claim_read(scope_field, connection.dialect), parameters)
         with translated(store.schema.entity):
             return [store.from_row(row) for row in connection.execute(_claim_statement(scope_field), parameters)]
+
+
+    def counts_by_status(self, queue_name: str) -> dict[JobStatus, int]:
+        table = processing_jobs
+        statement = self._store.scoped(sa.select(table.c.status, sa.func.count()).where(
+            table.c.queue_name == queue_name).group_by(table.c.status))
+        with translated(self._store.schema.entity):
+            return {JobStatus(status): int(count) for status, count in self._store.connection.execute(statement)}
+
+    def queued_ids(self, queue_name: str) -> list[uuid.UUID]:
+        table = processing_jobs
+        statement = self._store.scoped(
+            sa.select(table.c.id).where(table.c.queue_name == queue_name, table.c.status == JobStatus.QUEUED)
+            .order_by(table.c.priority.desc(), table.c.created_at, table.c.id))
+        with translated(self._store.schema.entity):
+            return list(self._store.connection.execute(statement).scalars())
 
 
 @cache
