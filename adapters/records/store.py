@@ -108,6 +108,18 @@ class RecordStore(ABC, Generic[E]):
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
         """`NotFound` if absent, `ConcurrencyConflict` if `expected_version` is stale."""
 
+    def delete_current(self, entities: Sequence[E]) -> list[E]:
+        """Delete each entity whose stored version still equals its own; those deleted, in the
+        given order (a stale or missing one is left as it is). A backend may send one statement."""
+        deleted: list[E] = []
+        for entity in entities:
+            try:
+                self.delete(entity.id, entity.version)
+            except (ConcurrencyConflict, NotFound):
+                continue
+            deleted.append(entity)
+        return deleted
+
     def exists(self, key: uuid.UUID) -> bool:
         return self.get(key) is not None
 

@@ -243,9 +243,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         while batches is None or done < batches:
             old = self._store.find(Query((Condition("status", Operator.IN, tuple(FINISHED)),
                                           Condition("completed_at", Operator.LT, cutoff)), limit=size))
-            for job in old:
-                self._store.delete(job.id, job.version)
-            removed += len(old)
+            removed += len(self._store.delete_current(old))  # one statement per batch where the backend can
             done += 1
             if len(old) < size:
                 break

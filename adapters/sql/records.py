@@ -418,6 +418,16 @@ class SqlRecordStore(RecordStore[E]):
         if deleted is None:
             self._raise_missing_or_stale(key, expected_version)
 
+    def delete_current(self, entities: Sequence[E]) -> list[E]:
+        if not entities:
+            return []
+        table = self.table
+        pairs = sa.tuple_(table.c.id, table.c.version).in_([(entity.id, entity.version) for entity in entities])
+        statement = self.scoped(sa.delete(table).where(pairs)).returning(table.c.id)
+        with translated(self.schema.entity):
+            deleted = set(self.connection.execute(statement).scalars())
+        return [entity for entity in entities if entity.id in deleted]
+
     def _raise_missing_or_stale(self, key: uuid.UUID, version: int | None) -> None:
         if version is not None and self.exists(key):
             raise ConcurrencyConflict(self.schema.entity, key, version)
