@@ -97,17 +97,19 @@ def _converter(column_type: sa.types.TypeEngine[Any]) -> _Converter | None:
 
 
 @cache
-def _layout(table: sa.Table) -> _Layout:
-    names = tuple(column.name for column in table.columns)
+def _layout(table: sa.Table, only: tuple[str, ...] | None = None) -> _Layout:
+    """Every column of `table` in column order, or the columns `only` names, in that order."""
+    columns = list(table.columns) if only is None else [table.c[name] for name in only]
+    names = tuple(column.name for column in columns)
     converted: list[tuple[int, _Converter]] = []
-    for position, column in enumerate(table.columns):
+    for position, column in enumerate(columns):
         # The type PostgreSQL sees (a variant such as JSONB for JSON resolves here).
         convert = _converter(column.type.dialect_impl(_postgres_dialect()))
         if convert is not None:
             converted.append((position, convert))
-    # itemgetter of one name returns the value, not a 1-tuple.
+    # itemgetter of one name returns the value, not a 1-tuple (and of none is an error).
     values: Callable[[Row], tuple[Any, ...]] = (
-        itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],)) if names else (lambda row: ())
     )
     return _Layout(names, values, tuple(converted))
 

@@ -404,7 +404,8 @@ class SqlRecordStore(RecordStore[E]):
             return super().update_current(entities, keys_unchanged=keys_unchanged, fields=fields)
         # One statement, no savepoint: a stale row is left out, not an error, so nothing is undone.
         stored = [next_version(entity) for entity in entities]
-        rows = [(self.to_row(entity), entity.version) for entity in entities]
+        # An entity's fields are its table's columns: its own mapping is the row (no copy per row).
+        rows = [(entity.__dict__, entity.version) for entity in entities]
         with translated(self.schema.entity):
             updated = update_all(connection, self.table, rows, self.schema.scope_filter(self.scope), fields)
         return [entity for entity in stored if str(entity.id) in updated]
