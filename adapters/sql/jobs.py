@@ -98,10 +98,12 @@ class SqlJobQueries(JobQueries):
         if connection.dialect.name != "postgresql":
             return self._fallback.claim(queue_name, worker_id, limit, lease, now)
         restriction = store.schema.scope_filter(store.scope)
-        parameters = {"queue_name": queue_name, "worker_id": worker_id, "limit": limit, "now": now,
-                      "lease_until": now + lease, "queued": JobStatus.QUEUED, "running": JobStatus.RUNNING}
+        # Parameter names that are no column's: an UPDATE reserves its columns' names for SET values.
+        parameters = {"claim_queue_name": queue_name, "claim_worker_id": worker_id, "claim_limit": limit,
+                      "claim_now": now, "claim_lease_until": now + lease, "claim_queued": JobStatus.QUEUED,
+                      "claim_running": JobStatus.RUNNING}
         if restriction is not None:
-            parameters["scope"] = restriction[1]
+            parameters["claim_scope"] = restriction[1]
         scope_field = None if restriction is None else restriction[0]
         if direct(connection):  # the worker's hottest statement: compiled once, on the DBAPI cursor
             return store.rows_direct(_claim_read(scope_field, connection.dialect), parameters)
@@ -130,20 +132,21 @@ def _claim_statement(scope_field: str | None) -> sa.Update:
     table = processing_jobs
     ready = (
         sa.select(table.c.id)
-        .where(table.c.queue_name == sa.bindparam("queue_name"), table.c.status == sa.bindparam("queued"),
-               table.c.scheduled_at <= sa.bindparam("now"))
+        .where(table.c.queue_name == sa.bindparam("claim_queue_name"),
+               table.c.status == sa.bindparam("claim_queued"),
+               table.c.scheduled_at <= sa.bindparam("claim_now"))
         .order_by(table.c.priority.desc(), table.c.created_at, table.c.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .limit(sa.bindparam("claim_limit", type_=sa.Integer()))
         .with_for_update(skip_locked=True)
     )
     if scope_field is not None:
-        ready = ready.where(table.c[scope_field] == sa.bindparam("scope"))
+        ready = ready.where(table.c[scope_field] == sa.bindparam("claim_scope"))
     return (
         table.update()
         .where(table.c.id.in_(ready.scalar_subquery()))
-        .values(status=sa.bindparam("running"), worker_id=sa.bindparam("worker_id"),
-                attempt=table.c.attempt + sa.literal_column("1"), lease_expires_at=sa.bindparam("lease_until"),
-                started_at=sa.bindparam("now"), completed_at=sa.null(), updated_at=sa.bindparam("now"),
+        .values(status=sa.bindparam("claim_running"), worker_id=sa.bindparam("claim_worker_id"),
+                attempt=table.c.attempt + sa.literal_column("1"), lease_expires_at=sa.bindparam("claim_lease_until"),
+                started_at=sa.bindparam("claim_now"), completed_at=sa.null(), updated_at=sa.bindparam("claim_now"),
                 version=table.c.version + sa.literal_column("1"))
         .returning(*table.c)
     )
