@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.bulk import BATCH_SIZE, Row, _layout, _postgres_dialect
-from adapters.sql.driver import driver_error
+from adapters.sql.driver import execute_values
 
 
 @cache
@@ -47,9 +47,6 @@ def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[
                scope: tuple[str, Any] | None, fields: frozenset[str] | None = None) -> set[str]:
     """Update each `(row, expected version)`; the ids (as text) of the rows that were updated.
     `fields`: the only columns whose values differ from the stored rows' (the others are not sent)."""
-    import psycopg2
-    from psycopg2.extras import execute_values
-
     sql, template, positions = _statement(table, None if scope is None else scope[0], fields)
     layout = _layout(table)
     scope_value = None if scope is None else str(scope[1])
@@ -62,9 +59,6 @@ def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[
             converted = layout.tuples([row for row, _ in batch])
             values = [(str(row["id"]), version, scope_value, *(columns[position] for position in positions))
                       for (row, version), columns in zip(batch, converted, strict=True)]
-            try:
-                returned = execute_values(cursor, sql, values, template=template, page_size=len(values), fetch=True)
-            except psycopg2.Error as error:
-                raise driver_error(connection, error, sql, cursor) from error
+            returned = execute_values(connection, cursor, sql, values, template, fetch=True)
             updated.update(row[0] for row in returned)
     return updated
