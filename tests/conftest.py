@@ -170,6 +170,23 @@ def storage(backend: str, request: pytest.FixtureRequest) -> Iterator[Backend[An
     _empty(cleaner)
 
 
+@pytest.fixture
+def multi_row_inserts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements of the PostgreSQL multi-row inserts (`adapters/sql/bulk.py`) the test sends,
+    on either driver; a COPY is not one of them."""
+    import adapters.sql.bulk
+
+    calls: list[str] = []
+    original = adapters.sql.bulk.execute_values
+
+    def counting(connection: sa.Connection, cursor: Any, sql: str, *args: Any, **kwargs: Any) -> list[Any]:
+        calls.append(sql)
+        return original(connection, cursor, sql, *args, **kwargs)
+
+    monkeypatch.setattr(adapters.sql.bulk, "execute_values", counting)
+    return calls
+
+
 def copying_from(storage: SqlBackend, rows: int) -> SqlBackend:
     """`storage`'s database with its PostgreSQL bulk inserts of `rows` or more going through COPY."""
     return SqlBackend(dataclasses.replace(storage.database, copy_threshold=rows))
