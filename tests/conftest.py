@@ -175,9 +175,9 @@ def multi_row_inserts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The statements of the PostgreSQL multi-row inserts (`adapters/sql/bulk.py`) the test sends,
     on either driver; a COPY is not one of them."""
     import adapters.sql.bulk
+    from adapters.sql.driver import execute_values as original
 
     calls: list[str] = []
-    original = adapters.sql.bulk.execute_values
 
     def counting(connection: sa.Connection, cursor: Any, sql: str, *args: Any, **kwargs: Any) -> list[Any]:
         calls.append(sql)
