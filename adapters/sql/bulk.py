@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.driver import execute_values
+from adapters.sql.driver import execute_values, values_cursor
 
 BATCH_SIZE = 1000
 
@@ -153,9 +153,7 @@ def _postgres_insert(
         sql += f' RETURNING "{table.c[returning].name}"' + ("::text" if as_text else "")
     inserted = 0
     found: list[Any] = []
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
+    with values_cursor(connection) as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             values = layout.tuples(rows[start: start + BATCH_SIZE])
             returned = execute_values(connection, cursor, sql, values, fetch=returning is not None)

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.bulk import BATCH_SIZE, Row, _layout, _postgres_dialect
-from adapters.sql.driver import execute_values
+from adapters.sql.driver import execute_values, values_cursor
 
 
 @cache
@@ -51,9 +51,7 @@ def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[
     layout = _layout(table)
     scope_value = None if scope is None else str(scope[1])
     updated: set[str] = set()
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
+    with values_cursor(connection) as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             batch = rows[start: start + BATCH_SIZE]
             converted = layout.tuples([row for row, _ in batch])

@@ -199,8 +199,13 @@ def _psycopg_connection() -> type[Any]:
             with cast(_Bounded, self.connection).round_trip(), super().copy(*args, **kwargs) as copy:
                 yield copy
 
+    class DeadlineRawCursor(psycopg.RawCursor[Any], DeadlineCursor):
+        """The raw cursor (`$1` placeholders) of `driver.values_cursor`, bounded alike."""
+
     class DeadlineConnection(_Bounded, psycopg.Connection[Any]):
         """A psycopg 3 connection whose round trips the watch bounds."""
+
+        raw_cursor_factory = DeadlineRawCursor
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)

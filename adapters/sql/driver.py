@@ -52,14 +52,29 @@ def is_psycopg2(connection: sa.Connection) -> bool:
     return connection.dialect.driver == "psycopg2"
 
 
+def values_cursor(connection: sa.Connection) -> Any:
+    """A cursor of `connection`'s driver connection for `execute_values`. On psycopg 3 its raw
+    cursor, which takes PostgreSQL's own `$1` placeholders as they are: a batch holds thousands of
+    values, and turning as many `%s` into `$n` on every call cost a third of the insert's time."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if is_psycopg2(connection):
+        return driver.cursor()
+    import psycopg
+
+    # A deadline connection (adapters/sql/deadline.py) brings a raw cursor that marks its round trips.
+    return getattr(driver, "raw_cursor_factory", psycopg.RawCursor)(driver)
+
+
 def execute_values(connection: sa.Connection, cursor: Any, sql: str, values: Sequence[Sequence[Any]],
                    template: str | None = None, *, fetch: bool = False) -> list[Any]:
     """Run `sql`, whose one `%s` stands for a VALUES list, with `values` as that list's items: one
-    statement. `template` is one item's placeholders (a `%s` per value, with casts if need be). The
-    rows RETURNING sends back with `fetch`; `cursor.rowcount` then counts the rows written. psycopg2
-    renders the values into the statement (`execute_values`); psycopg 3 has no such helper, so the
-    statement gets a placeholder per value and the values go bound beside it. A driver error is
-    raised as `Connection.execute` raises it (`driver_error`)."""
+    statement, on a cursor from `values_cursor`. `template` is one item with a `%s` per value (and
+    casts if need be). The rows RETURNING sends back with `fetch`; `cursor.rowcount` then counts the
+    rows written. psycopg2 renders the values into the statement (`execute_values`); psycopg 3 has
+    no such helper, so the statement gets a numbered placeholder per value and the values go bound
+    beside it (at most 65,535 a statement: a batch of 1,000 rows of Portside's widest table binds
+    26,000). A driver error is raised as `Connection.execute` raises it (`driver_error`)."""
     try:
         if is_psycopg2(connection):
             import psycopg2.extras
@@ -67,7 +82,7 @@ def execute_values(connection: sa.Connection, cursor: Any, sql: str, values: Seq
             # page_size keeps the batch one statement; fetch gathers what RETURNING sends back.
             return cast(list[Any], psycopg2.extras.execute_values(
                 cursor, sql, values, template=template, page_size=len(values), fetch=fetch))
-        items = _values_list(template or _plain_item(len(values[0])), len(values))
+        items = _numbered_values(template or _plain_item(len(values[0])), len(values))
         cursor.execute(sql.replace("%s", items, 1), list(chain.from_iterable(values)))
         return cast(list[Any], cursor.fetchall()) if fetch else []
     except connection.dialect.loaded_dbapi.Error as error:
@@ -80,9 +95,15 @@ def _plain_item(width: int) -> str:
 
 
 @lru_cache(maxsize=256)
-def _values_list(item: str, count: int) -> str:
-    # A batch is one of a few sizes (the batch size, then the remainder): each list is built once.
-    return ", ".join([item] * count)
+def _numbered_values(item: str, count: int) -> str:
+    """`count` copies of `item`, its `%s` numbered on from one copy to the next: `($1, $2), ($3, $4)`.
+    A batch is one of a few sizes (the batch size, then the remainder): each list is built once."""
+    pieces = item.split("%s")
+    width = len(pieces) - 1
+    return ", ".join(
+        pieces[0] + "".join(f"${row * width + position + 1}{pieces[position + 1]}" for position in range(width))
+        for row in range(count)
+    )
 
 
 class CopySource(Protocol):
