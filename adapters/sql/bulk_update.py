@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.bulk import BATCH_SIZE, Row, _Layout, _layout, _postgres_dialect
-from adapters.sql.driver import driver_error
+from adapters.sql.driver import execute_values, values_cursor
 
 
 @cache
@@ -47,23 +47,15 @@ def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[
                scope: tuple[str, Any] | None, fields: frozenset[str] | None = None) -> set[str]:
     """Update each `(row, expected version)`; the ids (as text) of the rows that were updated.
     `fields`: the only columns whose values differ from the stored rows' (the others are not sent)."""
-    import psycopg2
-    from psycopg2.extras import execute_values
-
     sql, template, layout = _statement(table, None if scope is None else scope[0], fields)
     scope_value = None if scope is None else str(scope[1])
     updated: set[str] = set()
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
+    with values_cursor(connection) as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             batch = rows[start: start + BATCH_SIZE]
             converted = layout.tuples([row for row, _ in batch])
             values = [(str(row["id"]), version, scope_value, *columns)
                       for (row, version), columns in zip(batch, converted, strict=True)]
-            try:
-                returned = execute_values(cursor, sql, values, template=template, page_size=len(values), fetch=True)
-            except psycopg2.Error as error:
-                raise driver_error(connection, error, sql, cursor) from error
+            returned = execute_values(connection, cursor, sql, values, template, fetch=True)
             updated.update(row[0] for row in returned)
     return updated

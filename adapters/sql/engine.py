@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from adapters.sql.deadline import deadline_connection_factory
+from adapters.sql.deadline import deadline_connector
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,11 @@ def create_engine(url: str | URL, pool: PoolSettings | None = None, echo: bool =
         pool_timeout=pool.timeout_seconds,
         pool_recycle=pool.recycle_seconds,
         pool_pre_ping=pool.pre_ping and pool.ping_idle_seconds <= 0,
-        connect_args=_postgres_connect_args(pool, parsed.get_driver_name()),
+        connect_args=_postgres_connect_args(pool),
     )
+    if pool.statement_timeout_ms > 0:
+        # A frozen server cannot enforce its own timeout: the client bounds the wait too.
+        event.listen(engine, "do_connect", deadline_connector(engine.dialect.driver, pool.statement_timeout_ms))
     if pool.pre_ping and pool.ping_idle_seconds > 0:
         _ping_when_idle(engine, pool.ping_idle_seconds)
     return engine
@@ -91,7 +94,8 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise
 
 
-def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
+def _postgres_connect_args(pool: PoolSettings) -> dict[str, Any]:
+    """libpq's own settings: the same for psycopg2 and psycopg 3, which both pass them to libpq."""
     arguments: dict[str, Any] = {
         "connect_timeout": max(1, pool.connect_timeout_seconds),
         "application_name": "portside",
@@ -102,9 +106,6 @@ def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
     if pool.statement_timeout_ms > 0:
         # The server's own limit, set once per connection: every transaction on it carries it.
         arguments["options"] = f"-c statement_timeout={int(pool.statement_timeout_ms)}"
-        if driver == "psycopg2":
-            # A frozen server cannot enforce its own timeout: the client bounds the wait too.
-            arguments["connection_factory"] = deadline_connection_factory(pool.statement_timeout_ms)
     return arguments
 
 

@@ -25,7 +25,7 @@ from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_retu
 from adapters.sql.bulk_update import update_all
 from adapters.sql.copy import COPY_THRESHOLD, copy_insert
 from adapters.sql.driver import CompiledRead, direct, driver_error
-from adapters.sql.errors import translate, translated
+from adapters.sql.errors import sqlstate, translate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
 from adapters.transactions import Guard
 from domain.shared.entity import Entity
@@ -303,7 +303,7 @@ class SqlRecordStore(RecordStore[E]):
                         if not complete:
                             savepoint.rollback()
             except exc.IntegrityError as error:
-                if getattr(error.orig, "pgcode", None) not in _KEY_TAKEN:
+                if sqlstate(error.orig) not in _KEY_TAKEN:
                     raise
                 complete = False
             if not complete:
