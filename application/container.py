@@ -31,6 +31,8 @@ from adapters.memory.metrics import MemoryMetricsStore
 from adapters.memory.rate_limit import MemoryRateCounter
 from adapters.prometheus.client import PrometheusHttp, PrometheusSettings
 from adapters.prometheus.metrics import PrometheusMetricsStore
+from adapters.queue_state.memory import MemoryQueueState
+from adapters.queue_state.redis import RedisQueueState
 from adapters.redis.client import RedisSettings, create_redis_client
 from adapters.redis.rate_limit import RedisRateCounter
 from adapters.rules.audit_writer import BatchingAuditWriter
@@ -347,6 +349,12 @@ class Container(containers.DeclarativeContainer):
         local=providers.Resource(_open_waker, providers.Factory(LocalWaker).provider),
     )
     """Wakes idle job workers when `enqueue_job` commits a job."""
+    queue_state = providers.Selector(
+        providers.Callable(lambda settings: "redis" if settings.redis_url else "memory", settings),
+        redis=providers.Singleton(RedisQueueState, redis_client),
+        memory=providers.Singleton(MemoryQueueState),
+    )
+    """Queue positions and statistics snapshots (spec 002's secondary storage), rebuilt from the table."""
     # -- control plane (spec 003) ----------------------------------------------------------------
     bigquery_analytics = providers.Singleton(BigQueryAnalyticsBackend, bigquery_database)
     control_plane_unit_of_work = providers.Selector(
@@ -432,7 +440,10 @@ class Container(containers.DeclarativeContainer):
     auto_execute = providers.Factory(executions.AutoExecute, processing_unit_of_work, clock)
 
     enqueue_job = providers.Factory(jobs.EnqueueJob, jobs_unit_of_work, clock, waker)
-    get_job_stats = providers.Factory(jobs.GetJobStats, jobs_unit_of_work)
+    get_job_stats = providers.Factory(jobs.GetJobStats, jobs_unit_of_work, queue_state,
+                                      settings.provided.jobs_state_ttl)
+    get_queue_position = providers.Factory(jobs.GetQueuePosition, jobs_unit_of_work, queue_state,
+                                           settings.provided.jobs_state_ttl)
     get_job = providers.Factory(jobs.GetJob, jobs_unit_of_work, cache, settings.provided.cache_job_ttl)
     # -- caching use cases -------------------------------------------------------------------
     cached_effective_config = providers.Factory(CachedEffectiveConfig, resolve_effective_config, cache,

@@ -95,10 +95,14 @@ class Settings(BaseSettings):
     cache_redis_probe_interval: float = Field(default=0.5, gt=0)
     cache_sql_purge_interval: float = Field(default=60.0, gt=0)
     cache_config_ttl: float = Field(default=3600.0, gt=0)
+    """How long an effective config stays cached (writes drop it at once anyway)."""
     cache_job_ttl: float = Field(default=60.0, ge=0)
     """Seconds `get_job` keeps a job record in the cache; 0: job records are not cached (no cache
     is told of job writes either)."""
-    """How long an effective config stays cached (writes drop it at once anyway)."""
+    jobs_state_ttl: float = Field(default=1.0, ge=0, le=86_400)
+    """Seconds a queue's position and statistics snapshot is answered from the queue state (Redis
+    when `redis_url` is set, else in process) before it is rebuilt from the jobs table; 0: always
+    from the table."""
 
     @property
     def cache_tier_list(self) -> tuple[str, ...]:

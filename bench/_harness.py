@@ -381,6 +381,13 @@ def server_version(admin: Any) -> str:
 
 
 
+def on_psycopg(url: str) -> str:
+    """`url` (the test server's `postgresql+psycopg2://` URL) through psycopg 3 instead."""
+    from sqlalchemy import make_url
+
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
 def portside_database(url: str) -> Any:
     """Portside's SQL database as a service gets it from default settings: the same pool and the
     same timeouts (the client-side answer deadline included), so the bench measures their cost."""

@@ -55,6 +55,7 @@ from _harness import (
     time_side_by_side,
     write_section,
 )
+from _harness import on_psycopg as on_psycopg_url
 
 from adapters.rules.processing import processing_units
 from adapters.rules.tenancy import tenancy_units
@@ -70,6 +71,7 @@ from domain.tenancy.tenant import Tenant
 from tests.servers import PG_APP_ROLE, PostgresServer, start_postgres
 
 BENCH_NAME = Path(__file__).stem
+ON_PSYCOPG = tenancy_bench.ON_PSYCOPG
 
 BULK_ROWS = 50_000
 EVENTS = 100_000
@@ -147,17 +149,23 @@ def raw_copy(connection: Connection, bind_scope: str, scope: tuple[str, ...], ta
 # --------------------------------------------------------------------------------------------
 
 
-def bulk_tenants(server: PostgresServer, database: SqlDatabase, raw: Connection,
+def bulk_tenants(server: PostgresServer, database: SqlDatabase, on_psycopg: SqlDatabase, raw: Connection,
                  args: argparse.Namespace) -> list[Comparison]:
-    factory = tenancy_units(SqlBackend(database))
     rows = tenancy_bench.make_tenants(BULK_ROWS // args.scale, "copy")
 
-    def portside() -> None:
-        with factory.system() as uow:
-            uow.tenants.bulk_create(rows)
+    def portside_on(database: SqlDatabase) -> Callable[[], None]:
+        factory = tenancy_units(SqlBackend(database))
 
+        def run() -> None:
+            with factory.system() as uow:
+                uow.tenants.bulk_create(rows)
+
+        return run
+
+    portside = portside_on(database)
     contenders = {
         "portside": portside,
+        ON_PSYCOPG: portside_on(on_psycopg),
         "execute_values": tenancy_bench.raw_bulk(raw, rows),
         "COPY by hand": raw_copy(raw, tenancy_bench.BIND_SYSTEM_SCOPE, (), "tenants", tenancy_bench.COLUMNS,
                                  tenant_line, rows),
@@ -175,18 +183,24 @@ def bulk_tenants(server: PostgresServer, database: SqlDatabase, raw: Connection,
     return _bulk_comparisons("tenants", len(rows), timings)
 
 
-def bulk_executions(server: PostgresServer, database: SqlDatabase, raw: Connection,
+def bulk_executions(server: PostgresServer, database: SqlDatabase, on_psycopg: SqlDatabase, raw: Connection,
                     args: argparse.Namespace) -> list[Comparison]:
-    factory = processing_units(SqlBackend(database), queries=SqlExecutionQueries)
     org = uuid.uuid4()
     rows = executions_bench.make_executions(org, BULK_ROWS // args.scale)
 
-    def portside() -> None:
-        with factory.for_tenant(org) as uow:
-            uow.executions.bulk_create(rows)
+    def portside_on(database: SqlDatabase) -> Callable[[], None]:
+        factory = processing_units(SqlBackend(database), queries=SqlExecutionQueries)
 
+        def run() -> None:
+            with factory.for_tenant(org) as uow:
+                uow.executions.bulk_create(rows)
+
+        return run
+
+    portside = portside_on(database)
     contenders = {
         "portside": portside,
+        ON_PSYCOPG: portside_on(on_psycopg),
         "execute_values": executions_bench.raw_bulk(raw, org, rows),
         "COPY by hand": raw_copy(raw, executions_bench.BIND_TENANT_SCOPE, (str(org),), "processor_executions",
                                  executions_bench.COLUMNS, execution_line, rows),
@@ -210,6 +224,8 @@ def _bulk_comparisons(table: str, rows: int, timings: dict[str, Timing]) -> list
                    rows, timings["execute_values"], timings["portside"], BULK_TARGET),
         Comparison(f"{table} `bulk_create`, one call (vs COPY-to-staging by hand with psycopg2: the limit)",
                    rows, timings["COPY by hand"], timings["portside"], LIMIT_TARGET),
+        Comparison(f"{table} `bulk_create`, one call, Portside on psycopg 3 (vs `execute_values`, page_size=1,000)",
+                   rows, timings["execute_values"], timings[ON_PSYCOPG], None),
     ]
 
 
@@ -293,7 +309,9 @@ NOTES = f"""
   entities turned into tuples, and COPY-to-staging by hand (the entities turned into COPY text by a
   hand-written function per table, `CREATE TEMP TABLE staging (LIKE ...) ON COMMIT DROP`, `COPY`,
   `INSERT ... SELECT`): both timed from the entities. The tables are truncated before every run and
-  every contender is checked to store exactly the given rows before timing.
+  every contender is checked to store exactly the given rows before timing. The psycopg 3 rows:
+  the same Portside call on a `postgresql+psycopg://` URL (COPY through `cursor.copy()`), timed in
+  the same rounds, for information.
 - ingest: the contenders of bench/reliability_ingest.py (see there for what Portside does beyond
   the baseline per batch: workflow and kill-switch checks, incident grouping), with the COPY path in
   place. The flatness row compares the cost per event over the whole run with the first tenth's.
@@ -303,13 +321,16 @@ NOTES = f"""
 def run_benchmarks(server: PostgresServer, args: argparse.Namespace) -> tuple[list[Comparison], str, str]:
     migrate.upgrade(server.admin_url, grant_to=PG_APP_ROLE)
     database = SqlDatabase.from_url(server.app_url)
+    on_psycopg = SqlDatabase.from_url(on_psycopg_url(server.app_url))
     try:
         with closing(connect_raw(server.dsn_app)) as raw, closing(connect_raw(server.dsn_admin)) as admin:
             version = server_version(admin)
-            comparisons = bulk_tenants(server, database, raw, args) + bulk_executions(server, database, raw, args)
+            comparisons = (bulk_tenants(server, database, on_psycopg, raw, args)
+                           + bulk_executions(server, database, on_psycopg, raw, args))
             ingested, flatness = ingest(server, raw, args)
     finally:
         database.dispose()
+        on_psycopg.dispose()
     return comparisons + ingested, flatness, version
 
 

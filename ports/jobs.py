@@ -99,6 +99,11 @@ class JobRepository(CrudRepository[Job, JobFilters]):
     def get_job_stats(self, queue_name: str | None = None) -> JobStats:
         """Jobs per status in one queue (spec 002), or in all of them."""
 
+    @abstractmethod
+    def list_queue_order(self, queue_name: str) -> list[uuid.UUID]:
+        """The ids of the queue's queued jobs in claim order, scheduled ones included: position
+        N - 1 of the list is queue position N (what a queue-position snapshot is built from)."""
+
     def get_job_statistics(self, queue_name: str | None = None) -> JobStats:
         """Spec 004's name."""
         return self.get_job_stats(queue_name)

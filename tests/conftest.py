@@ -53,8 +53,29 @@ from tests.servers import (
     start_redis,
 )
 
-SQL_BACKENDS = ("sqlite", "postgres")
+POSTGRES_BACKENDS = ("postgres", "psycopg")
+"""The same migrated PostgreSQL database through each driver: `postgres` on psycopg2
+(`postgresql+psycopg2://`), `psycopg` on psycopg 3 (`postgresql+psycopg://`)."""
+SQL_BACKENDS = ("sqlite", *POSTGRES_BACKENDS)
 BACKENDS = ("memory", *SQL_BACKENDS)
+
+
+def backend_param(name: str) -> Any:
+    """`name` as a fixture parameter with its markers: a psycopg 3 backend needs the PostgreSQL
+    server too, so `-m "not postgres"` leaves it out as well."""
+    marks = [pytest.mark.postgres, pytest.mark.psycopg] if name == "psycopg" else [getattr(pytest.mark, name)]
+    return pytest.param(name, marks=marks)
+
+
+POSTGRES_DRIVERS = ("psycopg2", "psycopg")
+on_each_postgres_driver = pytest.mark.parametrize(
+    "postgres_driver", [pytest.param("psycopg2"), pytest.param("psycopg", marks=pytest.mark.psycopg)], indirect=True)
+"""Runs a test that takes `postgres_storage` (or `postgres_driver`) once per driver."""
+
+
+def on_driver(url: str, driver: str) -> str:
+    """`url` (a server's `postgresql+psycopg2://` URL) with `driver` instead."""
+    return sa.make_url(url).set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +104,21 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[SqlDatabase]:
     database = SqlDatabase.from_url(postgres_server.app_url)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def psycopg_database(postgres_server: PostgresServer, postgres_database: SqlDatabase) -> Iterator[SqlDatabase]:
+    """`postgres_database` (migrated by it) through psycopg 3."""
+    database = SqlDatabase.from_url(on_driver(postgres_server.app_url, "psycopg"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def psycopg_admin_engine(postgres_server: PostgresServer) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(on_driver(postgres_server.admin_url, "psycopg"))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +152,7 @@ def _empty(engine: sa.Engine) -> None:
                 connection.execute(table.delete())
 
 
-@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in BACKENDS])
+@pytest.fixture(params=[backend_param(name) for name in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -135,10 +171,28 @@ def storage_on(backend: str, request: pytest.FixtureRequest,
         yield MemoryBackend()
         return
     session_database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
-    cleaner = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else session_database.engine
+    cleaner = (request.getfixturevalue("postgres_admin_engine") if backend in POSTGRES_BACKENDS
+               else session_database.engine)
     _empty(cleaner)
     yield SqlBackend(database_of(backend))
     _empty(cleaner)
+
+
+@pytest.fixture
+def multi_row_inserts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements of the PostgreSQL multi-row inserts (`adapters/sql/bulk.py`) the test sends,
+    on either driver; a COPY is not one of them."""
+    import adapters.sql.bulk
+    from adapters.sql.driver import execute_values as original
+
+    calls: list[str] = []
+
+    def counting(connection: sa.Connection, cursor: Any, sql: str, *args: Any, **kwargs: Any) -> list[Any]:
+        calls.append(sql)
+        return original(connection, cursor, sql, *args, **kwargs)
+
+    monkeypatch.setattr(adapters.sql.bulk, "execute_values", counting)
+    return calls
 
 
 def copying_from(storage: SqlBackend, rows: int) -> SqlBackend:
@@ -222,7 +276,7 @@ def uow_factory_for_cleanup(request: pytest.FixtureRequest) -> Iterator[Callable
 
     def clean(backend: str) -> None:
         database: SqlDatabase = request.getfixturevalue(f"{backend}_database")
-        engine = request.getfixturevalue("postgres_admin_engine") if backend == "postgres" else database.engine
+        engine = request.getfixturevalue("postgres_admin_engine") if backend in POSTGRES_BACKENDS else database.engine
         _empty(engine)
         cleaned.append(engine)
 
@@ -232,10 +286,19 @@ def uow_factory_for_cleanup(request: pytest.FixtureRequest) -> Iterator[Callable
 
 
 @pytest.fixture
-def postgres_storage(postgres_admin_engine: sa.Engine, postgres_database: SqlDatabase) -> Iterator[SqlBackend]:
+def postgres_driver(request: pytest.FixtureRequest) -> str:
+    """The driver of `postgres_storage`: psycopg2, or each in turn under `on_each_postgres_driver`."""
+    return str(getattr(request, "param", "psycopg2"))
+
+
+@pytest.fixture
+def postgres_storage(postgres_admin_engine: sa.Engine, postgres_driver: str,
+                     request: pytest.FixtureRequest) -> Iterator[SqlBackend]:
     """The PostgreSQL backend alone, on an empty database, for PostgreSQL-only tests."""
+    database: SqlDatabase = request.getfixturevalue("postgres_database" if postgres_driver == "psycopg2"
+                                                    else "psycopg_database")
     _empty(postgres_admin_engine)
-    yield SqlBackend(postgres_database)
+    yield SqlBackend(database)
     _empty(postgres_admin_engine)
 
 
@@ -285,6 +348,13 @@ def postgres_metrics(postgres_database: SqlDatabase) -> MetricsRepositoryFactory
     from adapters.sql.metrics import SqlMetricsStore
 
     return metrics_repositories(SqlMetricsStore(postgres_database))
+
+
+@pytest.fixture
+def psycopg_metrics(psycopg_database: SqlDatabase) -> MetricsRepositoryFactory:
+    from adapters.sql.metrics import SqlMetricsStore
+
+    return metrics_repositories(SqlMetricsStore(psycopg_database))
 
 
 @pytest.fixture

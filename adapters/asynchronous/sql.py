@@ -3,9 +3,10 @@
 `AsyncSqlDatabase.from_url("postgresql+asyncpg://...")` builds the engine as the sync path does
 (`adapters/sql/engine.py`: pool, timeouts, SQLite pragmas and `BEGIN IMMEDIATE`) and hands its
 `sync_engine` to an ordinary `SqlDatabase`, so `SqlBackend(database.database)` and every SQL record
-store run unchanged; the `GreenletRunner` turns their driver round trips into awaits. The psycopg2
-shortcuts (the read by id and bulk writes on the DBAPI cursor, COPY, the client-side deadline) are
-taken only on psycopg2 (`adapters/sql/driver.py: on_psycopg2`); these drivers take SQLAlchemy's path.
+store run unchanged; the `GreenletRunner` turns their driver round trips into awaits. The sync
+path's shortcuts (the read by id and bulk writes on the DBAPI cursor, COPY, the client-side deadline)
+are taken only on the blocking drivers (`adapters/sql/driver.py: on_blocking_driver`); these async
+drivers take SQLAlchemy's path.
 """
 
 from __future__ import annotations

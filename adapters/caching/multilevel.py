@@ -83,6 +83,13 @@ class MultiLevelTier(Tier):
         first = self._first_get(key)
         if first is not None or self._single:
             return first  # the hot path: one L1 lookup
+        return self._get_below(key)
+
+    def split_get(self) -> tuple[Callable[[str], Entry | None], Callable[[str], Entry | None] | None]:
+        return self._first_get, None if self._single else self._get_below
+
+    def _get_below(self, key: str) -> Entry | None:
+        """The slower tiers' copy, promoted into the faster ones: L1 missed."""
         for depth in range(1, len(self.levels)):
             entry = self.levels[depth].tier.get(key)
             if entry is not None:

@@ -84,11 +84,13 @@ class CacheSpace(CacheProvider):
 class TieredCache(Cache):
     """One namespace of a `CacheSpace`."""
 
-    __slots__ = ("_flights", "_prefix", "_space", "_tier")
+    __slots__ = ("_first_get", "_flights", "_get_after_miss", "_prefix", "_space", "_tier")
 
     def __init__(self, space: CacheSpace, namespace: str) -> None:
         self._space = space
         self._tier = space.tier
+        # A hot key read from a multi-level cache costs the L1 lookup alone, as from L1 by itself.
+        self._first_get, self._get_after_miss = space.tier.split_get()
         self._flights = space.flights
         self._prefix = namespace
 
@@ -113,9 +115,13 @@ class TieredCache(Cache):
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, key: str, model: type[M] | None = None) -> Any | None:
-        entry = self._tier.get(self._full(key))
+        full = self._full(key)
+        entry = self._first_get(full)
         if entry is None:
-            return None
+            below = self._get_after_miss
+            entry = None if below is None else below(full)
+            if entry is None:
+                return None
         return entry.value if model is None else model.model_validate(entry.value)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:

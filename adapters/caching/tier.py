@@ -51,6 +51,11 @@ class Tier(ABC):
     def set(self, key: str, entry: Entry) -> None:
         self.set_many({key: entry})
 
+    def split_get(self) -> tuple[Callable[[str], Entry | None], Callable[[str], Entry | None] | None]:
+        """`get` as (the first lookup, the rest after it missed; None: nothing after it). A composite
+        tier answers its fastest tier's `get` first, so a hit costs that tier's call alone."""
+        return self.get, None
+
     @abstractmethod
     def delete(self, keys: Sequence[str]) -> int:
         """How many of the keys were live."""

@@ -79,6 +79,11 @@ class ObservedStore(RecordStore[E], Generic[E]):
         if existing is not None:
             self._written([existing])
 
+    def delete_current(self, entities: Sequence[E]) -> list[E]:
+        deleted = self.inner.delete_current(entities)
+        self._written(deleted)
+        return deleted
+
     def exists(self, key: uuid.UUID) -> bool:
         return self.inner.exists(key)
 

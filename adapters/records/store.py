@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from itertools import compress
+from operator import ne
 from typing import Any, Generic, TypeVar
 
 from domain.shared.entity import Entity
@@ -108,6 +110,18 @@ class RecordStore(ABC, Generic[E]):
     def delete(self, key: uuid.UUID, expected_version: int | None) -> None:
         """`NotFound` if absent, `ConcurrencyConflict` if `expected_version` is stale."""
 
+    def delete_current(self, entities: Sequence[E]) -> list[E]:
+        """Delete each entity whose stored version still equals its own; those deleted, in the
+        given order (a stale or missing one is left as it is). A backend may send one statement."""
+        deleted: list[E] = []
+        for entity in entities:
+            try:
+                self.delete(entity.id, entity.version)
+            except (ConcurrencyConflict, NotFound):
+                continue
+            deleted.append(entity)
+        return deleted
+
     def exists(self, key: uuid.UUID) -> bool:
         return self.get(key) is not None
 
@@ -117,11 +131,15 @@ class RecordStore(ABC, Generic[E]):
 
 
 def changed_fields(pairs: Sequence[tuple[E, E]]) -> frozenset[str]:
-    """The fields in which any `(before, after)` pair differs, version aside."""
+    """The fields in which any `(before, after)` pair differs, version aside. Both of a pair are
+    one model, so their fields come in one order: compared pairwise in C (`map(ne, ...)`)."""
     changed: set[str] = set()
     for before, after in pairs:
         old, new = before.__dict__, after.__dict__
-        changed.update(name for name, value in new.items() if name != "version" and old.get(name) != value)
+        if old.keys() != new.keys():
+            raise ValueError("changed_fields compares two values of one model")
+        changed.update(compress(new.keys(), map(ne, old.values(), new.values())))
+    changed.discard("version")
     return frozenset(changed)
 
 

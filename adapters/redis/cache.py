@@ -80,10 +80,10 @@ def redis_errors(what: str) -> Iterator[None]:
 
 
 def _entry(raw: bytes | str) -> Entry:
-    data = raw.encode() if isinstance(raw, str) else raw
-    colon = data.index(b":")
-    body = data[colon + 1:]  # kept as bytes: json reads them as they are, the memory tier counts their length
-    return Entry(decode(body), body, int(data[:colon]) / 1000)
+    # One `partition` splits the expiry off (slicing twice cost a third of a json.loads); the body
+    # stays bytes: json reads them as they are, the memory tier counts their length.
+    final, _, body = (raw.encode() if isinstance(raw, str) else raw).partition(b":")
+    return Entry(decode(body), body, int(final) / 1000)
 
 
 class RedisTier(Tier):

@@ -1,5 +1,6 @@
-"""The job queue's claim: a query each backend may answer its own way (SQL: one statement with
-`FOR UPDATE SKIP LOCKED` on PostgreSQL), with a record-store default for the others.
+"""The job queue's claim, its counts per status and its order: queries each backend may answer its
+own way (SQL: one statement each, the claim with `FOR UPDATE SKIP LOCKED` on PostgreSQL), with
+record-store defaults for the others.
 
 The default reads the next jobs and updates each through `Job.claimed`, version-checked: on SQLite
 the transaction holds the write lock from its start (`BEGIN IMMEDIATE`), so two claims cannot
@@ -9,6 +10,7 @@ interleave; on memory a second concurrent claim of the same job fails at commit 
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 
@@ -34,10 +36,27 @@ class JobQueries(ABC):
     def claim(self, queue_name: str, worker_id: str, limit: int, lease: timedelta, now: datetime) -> list[Job]:
         """The claimed jobs in claim order, each at `Job.claimed(worker_id, lease, now)`."""
 
+    @abstractmethod
+    def counts_by_status(self, queue_name: str) -> dict[JobStatus, int]:
+        """The queue's visible jobs per status (statuses no job has are absent)."""
+
+    @abstractmethod
+    def queued_ids(self, queue_name: str) -> list[uuid.UUID]:
+        """The ids of the queue's visible queued jobs in claim order (scheduled ones included)."""
+
 
 class StoreJobQueries(JobQueries):
     def __init__(self, jobs: RecordStore[Job]) -> None:
         self._jobs = jobs
+
+    def counts_by_status(self, queue_name: str) -> dict[JobStatus, int]:
+        counts = {status: self._jobs.count((equal("queue_name", queue_name), equal("status", status)))
+                  for status in JobStatus}
+        return {status: count for status, count in counts.items() if count}
+
+    def queued_ids(self, queue_name: str) -> list[uuid.UUID]:
+        queued = (equal("queue_name", queue_name), equal("status", JobStatus.QUEUED))
+        return [job.id for job in self._jobs.find(Query(queued, CLAIM_ORDER))]
 
     def claim(self, queue_name: str, worker_id: str, limit: int, lease: timedelta, now: datetime) -> list[Job]:
         ready = self._jobs.find(Query(claimable(queue_name, now), CLAIM_ORDER, limit=limit))

@@ -227,9 +227,10 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         if queue_name is None:
             return JobStats.from_results(None, self._store.count_by("status"))
         queue = _queue(queue_name)
-        counts = {status: self._store.count((equal("queue_name", queue), equal("status", status)))
-                  for status in JobStatus}
-        return JobStats.from_results(queue, counts)
+        return JobStats.from_results(queue, self._queries.counts_by_status(queue))
+
+    def list_queue_order(self, queue_name: str) -> list[uuid.UUID]:
+        return self._queries.queued_ids(_queue(queue_name))
 
     def cleanup(self, older_than: timedelta, *, batch_size: int = 1000, max_batches: int | None = None) -> int:
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
@@ -242,9 +243,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         while batches is None or done < batches:
             old = self._store.find(Query((Condition("status", Operator.IN, tuple(FINISHED)),
                                           Condition("completed_at", Operator.LT, cutoff)), limit=size))
-            for job in old:
-                self._store.delete(job.id, job.version)
-            removed += len(old)
+            removed += len(self._store.delete_current(old))  # one statement per batch where the backend can
             done += 1
             if len(old) < size:
                 break

@@ -7,7 +7,7 @@ import uuid
 
 from adapters.records.store import Query, RecordStore
 from domain.jobs.parallel import ACTIVE, ChunkTask, ParallelProcessing, ProcessingRecord
-from domain.shared.errors import NotFound, ValidationError
+from domain.shared.errors import ConcurrencyConflict, NotFound, ValidationError
 from domain.shared.filters import Condition, Operator
 from domain.shared.ids import parse_id
 from domain.shared.sorting import Sort
@@ -43,7 +43,8 @@ class Processings(ParallelProcessingRepository):
                 saved_record = record
             else:
                 saved_record = record if stored == record else self._records.update(record, keys_unchanged=True)
-            existing = {task.id: task for task in self._chunk_rows([record.id])}
+            # A processing stored just now has no chunk rows yet: nothing to read.
+            existing = {} if stored is None else {task.id: task for task in self._chunk_rows([record.id])}
             new = [task for task in processing.tasks if task.id not in existing]
             changed = [task for task in processing.tasks if task.id in existing and existing[task.id] != task]
             if new:
@@ -85,6 +86,7 @@ class Processings(ParallelProcessingRepository):
             record = self._records.get(key)
             if record is None:
                 raise NotFound(PROCESSING_SCHEMA.entity, key)
-            for task in self._chunk_rows([key]):
-                self._chunks.delete(task.id, task.version)
+            tasks = self._chunk_rows([key])
+            if len(self._chunks.delete_current(tasks)) != len(tasks):
+                raise ConcurrencyConflict(PROCESSING_SCHEMA.entity, key, record.version)
             self._records.delete(key, record.version)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from adapters.records.store import RecordStore
 from adapters.sql import tables
 from adapters.sql.database import SqlDatabase
-from adapters.sql.errors import translated
+from adapters.sql.errors import sqlstate, translated
 from adapters.sql.records import SqlRecordStore
 from adapters.sql.row_level_security import bind_scope
 from adapters.transactions import Backend, Guard
@@ -67,7 +67,7 @@ class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
             with translated("unit of work"):
                 transaction.root.commit()
         except StorageUnavailable as error:
-            state = getattr(getattr(error.__cause__, "orig", None), "pgcode", None)
+            state = sqlstate(getattr(error.__cause__, "orig", None))
             if state is not None and state.startswith("40"):
                 raise  # a serialization failure or deadlock at commit: refused, nothing landed
             # The COMMIT was sent, or about to be, when the connection failed: the server may have

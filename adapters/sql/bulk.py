@@ -1,11 +1,11 @@
 """Multi-row inserts that are all or nothing and nearly as fast as the driver.
 
-On PostgreSQL the rows go through psycopg2's `execute_values` on the unit of work's own connection:
-one `INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING` per batch of rows already rendered by the
-driver. SQLAlchemy's generic insertmanyvalues path spends about as long in Python per row as the
-server spends storing it (see docs/benchmarks.md). On SQLite the statement runs through SQLAlchemy,
-where it is an in-process call anyway. From about a hundred rows COPY is faster still: the record store
-then takes `adapters/sql/copy.py`, which encodes the same rows.
+On PostgreSQL the rows go through `driver.execute_values` on the unit of work's own connection:
+one `INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING` per batch of rows (rendered by psycopg2,
+bound beside the statement by psycopg 3). SQLAlchemy's generic insertmanyvalues path spends about as
+long in Python per row as the server spends storing it (see docs/benchmarks.md). On SQLite the
+statement runs through SQLAlchemy, where it is an in-process call anyway. From about a hundred rows
+COPY is faster still: the record store then takes `adapters/sql/copy.py`, which encodes the same rows.
 
 A row is any mapping from column name to value (an aggregate's own `__dict__` will do: nothing is
 copied per row). The caller wraps the call in a savepoint; a count below the number of rows, or for
@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.driver import driver_error, on_psycopg2
+from adapters.sql.driver import execute_values, on_blocking_driver, values_cursor
 
 BATCH_SIZE = 1000
 
@@ -35,7 +35,8 @@ Row = Mapping[str, Any]
 
 
 def _uuid_text(value: Any) -> Any:
-    # Sent as an untyped literal, PostgreSQL takes it as the column's type: no adapter to register.
+    # Sent as an untyped literal (psycopg 3 binds a str as `unknown` too), PostgreSQL takes it as the
+    # column's type: no adapter to register.
     # The 32 hex digits (which PostgreSQL reads as the same UUID) cost a third of `str(uuid)`.
     if value is None:
         return None
@@ -56,8 +57,8 @@ def _array_element(item: Any) -> str:
 
 def _array_text(value: Any) -> Any:
     # A one-dimensional array literal such as {"a","b"}, sent untyped like the UUIDs above: PostgreSQL
-    # reads it as the column's array type (UUID[], TEXT[]), where psycopg2's own list adaptation
-    # would send ARRAY['...'], a TEXT[] that a UUID[] column refuses.
+    # reads it as the column's array type (UUID[], TEXT[]), where the drivers' own list adaptation
+    # would send a TEXT[] that a UUID[] column refuses.
     return None if value is None else "{" + ",".join(_array_element(item) for item in value) + "}"
 
 
@@ -97,17 +98,19 @@ def _converter(column_type: sa.types.TypeEngine[Any]) -> _Converter | None:
 
 
 @cache
-def _layout(table: sa.Table) -> _Layout:
-    names = tuple(column.name for column in table.columns)
+def _layout(table: sa.Table, only: tuple[str, ...] | None = None) -> _Layout:
+    """Every column of `table` in column order, or the columns `only` names, in that order."""
+    columns = list(table.columns) if only is None else [table.c[name] for name in only]
+    names = tuple(column.name for column in columns)
     converted: list[tuple[int, _Converter]] = []
-    for position, column in enumerate(table.columns):
+    for position, column in enumerate(columns):
         # The type PostgreSQL sees (a variant such as JSONB for JSON resolves here).
         convert = _converter(column.type.dialect_impl(_postgres_dialect()))
         if convert is not None:
             converted.append((position, convert))
-    # itemgetter of one name returns the value, not a 1-tuple.
+    # itemgetter of one name returns the value, not a 1-tuple (and of none is an error).
     values: Callable[[Row], tuple[Any, ...]] = (
-        itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],)) if names else (lambda row: ())
     )
     return _Layout(names, values, tuple(converted))
 
@@ -145,11 +148,8 @@ def _postgres_insert(
     on_conflict: bool = True, as_text: bool = False,
 ) -> tuple[int, list[Any]]:
     """`(rows inserted, values of the column `returning` of those rows)`: one statement per batch."""
-    if not on_psycopg2(connection):
+    if not on_blocking_driver(connection):
         return _core_insert(connection, table, rows, returning, on_conflict=on_conflict, as_text=as_text)
-    import psycopg2
-    from psycopg2.extras import execute_values
-
     layout = _layout(table)
     names = ", ".join(f'"{name}"' for name in layout.names)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES %s' + (" ON CONFLICT DO NOTHING" if on_conflict else "")
@@ -157,16 +157,10 @@ def _postgres_insert(
         sql += f' RETURNING "{table.c[returning].name}"' + ("::text" if as_text else "")
     inserted = 0
     found: list[Any] = []
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
+    with values_cursor(connection) as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             values = layout.tuples(rows[start: start + BATCH_SIZE])
-            try:
-                # page_size keeps the batch one statement; fetch gathers what RETURNING sends back.
-                returned = execute_values(cursor, sql, values, page_size=len(values), fetch=returning is not None)
-            except psycopg2.Error as error:
-                raise driver_error(connection, error, sql, cursor) from error
+            returned = execute_values(connection, cursor, sql, values, fetch=returning is not None)
             inserted += cursor.rowcount
             if returning is not None:
                 found.extend(row[0] for row in returned)

@@ -18,18 +18,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.bulk import BATCH_SIZE, Row, _layout, _postgres_dialect
-from adapters.sql.driver import driver_error
+from adapters.sql.bulk import BATCH_SIZE, Row, _Layout, _layout, _postgres_dialect
+from adapters.sql.driver import execute_values, values_cursor
 
 
 @cache
 def _statement(table: sa.Table, scope_field: str | None,
-               fields: frozenset[str] | None) -> tuple[str, str, tuple[int, ...]]:
+               fields: frozenset[str] | None) -> tuple[str, str, _Layout]:
     """The statement (one `%s` for the VALUES list), the template of one VALUES item, and the
-    positions in a row's tuple of the columns it sets (every column but id and version, or `fields`)."""
+    layout of the columns it sets (every column but id and version, or those of `fields`): only
+    those are converted and sent."""
     dialect = _postgres_dialect()
-    layout = _layout(table)
-    chosen = tuple(name for name in layout.names
+    chosen = tuple(name for name in _layout(table).names
                    if name not in ("id", "version") and (fields is None or name in fields))
     types = [table.c[name].type.dialect_impl(dialect).compile(dialect=dialect).split(" COLLATE ")[0]
              for name in chosen]
@@ -40,31 +40,22 @@ def _statement(table: sa.Table, scope_field: str | None,
     sql = (f'UPDATE "{table.name}" AS t SET {assignments}"version" = v._version + 1 '
            f"FROM (VALUES %s) AS v(_id, _version, _scope{columns}) "
            f'WHERE t."id" = v._id AND t."version" = v._version{scope} RETURNING t."id"::text')
-    return sql, template, tuple(layout.names.index(name) for name in chosen)
+    return sql, template, _layout(table, chosen)
 
 
 def update_all(connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[Row, int]],
                scope: tuple[str, Any] | None, fields: frozenset[str] | None = None) -> set[str]:
     """Update each `(row, expected version)`; the ids (as text) of the rows that were updated.
     `fields`: the only columns whose values differ from the stored rows' (the others are not sent)."""
-    import psycopg2
-    from psycopg2.extras import execute_values
-
-    sql, template, positions = _statement(table, None if scope is None else scope[0], fields)
-    layout = _layout(table)
+    sql, template, layout = _statement(table, None if scope is None else scope[0], fields)
     scope_value = None if scope is None else str(scope[1])
     updated: set[str] = set()
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
+    with values_cursor(connection) as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             batch = rows[start: start + BATCH_SIZE]
             converted = layout.tuples([row for row, _ in batch])
-            values = [(str(row["id"]), version, scope_value, *(columns[position] for position in positions))
+            values = [(str(row["id"]), version, scope_value, *columns)
                       for (row, version), columns in zip(batch, converted, strict=True)]
-            try:
-                returned = execute_values(cursor, sql, values, template=template, page_size=len(values), fetch=True)
-            except psycopg2.Error as error:
-                raise driver_error(connection, error, sql, cursor) from error
+            returned = execute_values(connection, cursor, sql, values, template, fetch=True)
             updated.update(row[0] for row in returned)
     return updated

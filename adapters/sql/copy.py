@@ -38,10 +38,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.bulk import Row, _array_text, _layout, _postgres_dialect, _postgres_insert
-from adapters.sql.driver import driver_error, on_psycopg2
+from adapters.sql.driver import copy_from, driver_error, on_blocking_driver
 
 COPY_THRESHOLD = 100
-"""Rows from which a bulk insert goes through COPY rather than `execute_values`. Below it the two
+"""Rows from which a bulk insert goes through COPY rather than a multi-row VALUES. Below it the two
 extra round trips (preparing the staging table, then moving its rows) cost more than COPY saves:
 measured break-even at about 100 rows for the narrow `tenants`, about 50 for the wide
 `processor_executions` (docs/sql.md)."""
@@ -159,7 +159,7 @@ def _plan(table: sa.Table) -> _Plan:
 
 
 class _CopyText:
-    """The rows as COPY text, for `copy_expert` to read a chunk at a time. An error while encoding
+    """The rows as COPY text, for the driver to read a chunk at a time (`driver.copy_from`). An error while encoding
     is kept: the driver would only report the COPY as cancelled (a transient failure), so the
     caller raises the real one instead."""
 
@@ -179,12 +179,10 @@ class _CopyText:
 def copy_insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Row], returning: str | None = None, *,
                 on_conflict: bool = True, as_text: bool = False) -> tuple[int, list[Any]]:
     """`(rows inserted, values of the column `returning` of those rows)`, as `bulk._postgres_insert`
-    returns them: every row staged with one COPY, then moved with one `INSERT ... SELECT`. COPY is
-    psycopg2's `copy_expert`: another driver inserts in batches instead."""
-    if not on_psycopg2(connection):
+    returns them: every row staged with one COPY, then moved with one `INSERT ... SELECT`. An async
+    driver (the async face's) inserts in batches through SQLAlchemy instead (`_postgres_insert`)."""
+    if not on_blocking_driver(connection):
         return _postgres_insert(connection, table, rows, returning, on_conflict=on_conflict, as_text=as_text)
-    import psycopg2
-
     plan = _plan(table)
     sql = plan.insert + (" ON CONFLICT DO NOTHING" if on_conflict else "")
     if returning is not None:
@@ -197,10 +195,10 @@ def copy_insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Row],
         try:
             cursor.execute(statement)
             statement = plan.copy
-            cursor.copy_expert(statement, source)
+            copy_from(connection, cursor, statement, source)
             statement = sql
             cursor.execute(statement)
-        except psycopg2.Error as error:
+        except connection.dialect.loaded_dbapi.Error as error:
             if source.failure is not None:
                 raise source.failure from error
             raise driver_error(connection, error, statement, cursor) from error

@@ -25,7 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from adapters.sql.deadline import deadline_connection_factory
+from adapters.sql.deadline import deadline_connector
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -83,6 +83,10 @@ def _configured(parsed: URL, pool: PoolSettings, echo: bool, build: Callable[...
         pool_pre_ping=pool.pre_ping and pool.ping_idle_seconds <= 0,
         connect_args=_postgres_connect_args(pool, parsed.get_driver_name()),
     )
+    if pool.statement_timeout_ms > 0 and not engine.dialect.is_async:
+        # A frozen server cannot enforce its own timeout: the client bounds the wait too (on the
+        # blocking drivers, whose connections wait on libpq's socket; adapters/sql/deadline.py).
+        event.listen(engine, "do_connect", deadline_connector(engine.dialect.driver, pool.statement_timeout_ms))
     if pool.pre_ping and pool.ping_idle_seconds > 0:
         _ping_when_idle(getattr(engine, "sync_engine", engine), pool.ping_idle_seconds)
     return engine
@@ -111,6 +115,7 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
+    """libpq's own settings (psycopg2 and psycopg 3 both pass them to libpq); asyncpg's own."""
     if driver == "asyncpg":
         # asyncpg takes no libpq options: its own connect timeout, and server settings sent at startup.
         settings = {"application_name": "portside"}
@@ -127,9 +132,6 @@ def _postgres_connect_args(pool: PoolSettings, driver: str) -> dict[str, Any]:
     if pool.statement_timeout_ms > 0:
         # The server's own limit, set once per connection: every transaction on it carries it.
         arguments["options"] = f"-c statement_timeout={int(pool.statement_timeout_ms)}"
-        if driver == "psycopg2":
-            # A frozen server cannot enforce its own timeout: the client bounds the wait too.
-            arguments["connection_factory"] = deadline_connection_factory(pool.statement_timeout_ms)
     return arguments
 
 

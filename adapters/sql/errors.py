@@ -21,8 +21,13 @@ from domain.shared.errors import (
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
 
 
+def sqlstate(driver_error: BaseException | None) -> str | None:
+    """The SQLSTATE of a PostgreSQL driver error: psycopg 3 names it `sqlstate`, psycopg2 `pgcode`."""
+    return getattr(driver_error, "sqlstate", None) or getattr(driver_error, "pgcode", None)
+
+
 def _sqlstate(error: exc.DBAPIError) -> str | None:
-    return getattr(error.orig, "pgcode", None)
+    return sqlstate(error.orig)
 
 
 def translate(error: exc.SQLAlchemyError, entity: str) -> PortsideError:

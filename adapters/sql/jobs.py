@@ -9,6 +9,7 @@ is the claim's order, so a claim reads only the rows it takes. No foreign keys, 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -97,15 +98,33 @@ class SqlJobQueries(JobQueries):
         if connection.dialect.name != "postgresql":
             return self._fallback.claim(queue_name, worker_id, limit, lease, now)
         restriction = store.schema.scope_filter(store.scope)
-        parameters = {"claim_queue": queue_name, "claim_worker": worker_id, "limit": limit, "now": now,
-                      "lease_until": now + lease, "queued": JobStatus.QUEUED, "running": JobStatus.RUNNING}
+        # Parameter names that are no column's: an UPDATE reserves its columns' names for SET values.
+        parameters = {"claim_queue_name": queue_name, "claim_worker_id": worker_id, "claim_limit": limit,
+                      "claim_now": now, "claim_lease_until": now + lease, "claim_queued": JobStatus.QUEUED,
+                      "claim_running": JobStatus.RUNNING}
         if restriction is not None:
-            parameters["scope"] = restriction[1]
+            parameters["claim_scope"] = restriction[1]
         scope_field = None if restriction is None else restriction[0]
         if direct(connection):  # the worker's hottest statement: compiled once, on the DBAPI cursor
             return store.rows_direct(_claim_read(scope_field, connection.dialect), parameters)
         with translated(store.schema.entity):
             return [store.from_row(row) for row in connection.execute(_claim_statement(scope_field), parameters)]
+
+
+    def counts_by_status(self, queue_name: str) -> dict[JobStatus, int]:
+        table = processing_jobs
+        statement = self._store.scoped(sa.select(table.c.status, sa.func.count()).where(
+            table.c.queue_name == queue_name).group_by(table.c.status))
+        with translated(self._store.schema.entity):
+            return {JobStatus(status): int(count) for status, count in self._store.connection.execute(statement)}
+
+    def queued_ids(self, queue_name: str) -> list[uuid.UUID]:
+        table = processing_jobs
+        statement = self._store.scoped(
+            sa.select(table.c.id).where(table.c.queue_name == queue_name, table.c.status == JobStatus.QUEUED)
+            .order_by(table.c.priority.desc(), table.c.created_at, table.c.id))
+        with translated(self._store.schema.entity):
+            return list(self._store.connection.execute(statement).scalars())
 
 
 @cache
@@ -115,20 +134,21 @@ def _claim_statement(scope_field: str | None) -> sa.Update:
     table = processing_jobs
     ready = (
         sa.select(table.c.id)
-        .where(table.c.queue_name == sa.bindparam("claim_queue"), table.c.status == sa.bindparam("queued"),
-               table.c.scheduled_at <= sa.bindparam("now"))
+        .where(table.c.queue_name == sa.bindparam("claim_queue_name"),
+               table.c.status == sa.bindparam("claim_queued"),
+               table.c.scheduled_at <= sa.bindparam("claim_now"))
         .order_by(table.c.priority.desc(), table.c.created_at, table.c.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .limit(sa.bindparam("claim_limit", type_=sa.Integer()))
         .with_for_update(skip_locked=True)
     )
     if scope_field is not None:
-        ready = ready.where(table.c[scope_field] == sa.bindparam("scope"))
+        ready = ready.where(table.c[scope_field] == sa.bindparam("claim_scope"))
     return (
         table.update()
         .where(table.c.id.in_(ready.scalar_subquery()))
-        .values(status=sa.bindparam("running"), worker_id=sa.bindparam("claim_worker"),
-                attempt=table.c.attempt + sa.literal_column("1"), lease_expires_at=sa.bindparam("lease_until"),
-                started_at=sa.bindparam("now"), completed_at=sa.null(), updated_at=sa.bindparam("now"),
+        .values(status=sa.bindparam("claim_running"), worker_id=sa.bindparam("claim_worker_id"),
+                attempt=table.c.attempt + sa.literal_column("1"), lease_expires_at=sa.bindparam("claim_lease_until"),
+                started_at=sa.bindparam("claim_now"), completed_at=sa.null(), updated_at=sa.bindparam("claim_now"),
                 version=table.c.version + sa.literal_column("1"))
         .returning(*table.c)
     )

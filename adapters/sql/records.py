@@ -24,8 +24,8 @@ from adapters.records.store import Query, RecordStore, next_version
 from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_returning
 from adapters.sql.bulk_update import update_all
 from adapters.sql.copy import COPY_THRESHOLD, copy_insert
-from adapters.sql.driver import CompiledRead, direct, driver_error, on_psycopg2
-from adapters.sql.errors import translate, translated
+from adapters.sql.driver import CompiledRead, direct, driver_error, on_blocking_driver
+from adapters.sql.errors import sqlstate, translate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
 from adapters.transactions import Guard
 from domain.shared.entity import Entity
@@ -303,7 +303,7 @@ class SqlRecordStore(RecordStore[E]):
                         if not complete:
                             savepoint.rollback()
             except exc.IntegrityError as error:
-                if getattr(error.orig, "pgcode", None) not in _KEY_TAKEN:
+                if sqlstate(error.orig) not in _KEY_TAKEN:
                     raise
                 complete = False
             if not complete:
@@ -383,7 +383,7 @@ class SqlRecordStore(RecordStore[E]):
 
     def update_many(self, entities: Sequence[E], *, keys_unchanged: bool = False) -> list[E]:
         connection = self.connection
-        if len(entities) < 2 or not keys_unchanged or not on_psycopg2(connection):  # update_all: psycopg2
+        if len(entities) < 2 or not keys_unchanged or not on_blocking_driver(connection):  # update_all
             return super().update_many(entities, keys_unchanged=keys_unchanged)
         stored = [next_version(entity) for entity in entities]  # refused past the version's range first
         restriction = self.schema.scope_filter(self.scope)
@@ -400,11 +400,12 @@ class SqlRecordStore(RecordStore[E]):
     def update_current(self, entities: Sequence[E], *, keys_unchanged: bool = False,
                        fields: frozenset[str] | None = None) -> list[E]:
         connection = self.connection
-        if not entities or not keys_unchanged or not on_psycopg2(connection):
+        if not entities or not keys_unchanged or not on_blocking_driver(connection):
             return super().update_current(entities, keys_unchanged=keys_unchanged, fields=fields)
         # One statement, no savepoint: a stale row is left out, not an error, so nothing is undone.
         stored = [next_version(entity) for entity in entities]
-        rows = [(self.to_row(entity), entity.version) for entity in entities]
+        # An entity's fields are its table's columns: its own mapping is the row (no copy per row).
+        rows = [(entity.__dict__, entity.version) for entity in entities]
         with translated(self.schema.entity):
             updated = update_all(connection, self.table, rows, self.schema.scope_filter(self.scope), fields)
         return [entity for entity in stored if str(entity.id) in updated]
@@ -417,6 +418,16 @@ class SqlRecordStore(RecordStore[E]):
             deleted = self.connection.execute(self.scoped(statement).returning(self.table.c.id)).first()
         if deleted is None:
             self._raise_missing_or_stale(key, expected_version)
+
+    def delete_current(self, entities: Sequence[E]) -> list[E]:
+        if not entities:
+            return []
+        table = self.table
+        pairs = sa.tuple_(table.c.id, table.c.version).in_([(entity.id, entity.version) for entity in entities])
+        statement = self.scoped(sa.delete(table).where(pairs)).returning(table.c.id)
+        with translated(self.schema.entity):
+            deleted = set(self.connection.execute(statement).scalars())
+        return [entity for entity in entities if entity.id in deleted]
 
     def _raise_missing_or_stale(self, key: uuid.UUID, version: int | None) -> None:
         if version is not None and self.exists(key):

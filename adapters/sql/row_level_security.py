@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from adapters.sql.driver import direct, driver_error
 from domain.shared.scope import TenantScope
 
 TENANT_SETTING = "app.tenant_id"
@@ -45,9 +46,23 @@ def drop_tenant_isolation_ddl(table: str) -> list[str]:
 _BIND_SCOPE = sa.text(
     f"SELECT set_config('{TENANT_SETTING}', :tenant, true), set_config('{SYSTEM_SETTING}', :system, true)"
 )
+_BIND_SCOPE_DIRECT = (f"SELECT set_config('{TENANT_SETTING}', %(tenant)s, true), "
+                      f"set_config('{SYSTEM_SETTING}', %(system)s, true)")
 
 
 def bind_scope(connection: sa.Connection, scope: TenantScope) -> None:
-    """Tell the policies which tenant this transaction acts for (one round trip)."""
-    tenant = "" if scope.tenant is None else str(scope.tenant)
-    connection.execute(_BIND_SCOPE, {"tenant": tenant, "system": "on" if scope.is_system else "off"})
+    """Tell the policies which tenant this transaction acts for (one round trip). It begins every
+    unit of work, so it goes on the DBAPI cursor where nothing could tell (`direct`)."""
+    parameters = {"tenant": "" if scope.tenant is None else str(scope.tenant),
+                  "system": "on" if scope.is_system else "off"}
+    if not (direct(connection) and connection.dialect.driver == "psycopg2"):
+        connection.execute(_BIND_SCOPE, parameters)
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = None
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(_BIND_SCOPE_DIRECT, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, error, _BIND_SCOPE_DIRECT, cursor) from error

@@ -21,7 +21,8 @@ class PostgresWaker(Waker):
     CHANNEL = "portside_jobs"
 
     def __init__(self, connect: Callable[[], Any]) -> None:
-        """`connect`: opens a new psycopg2 connection (the listener keeps one for itself)."""
+        """`connect`: opens a new driver connection, psycopg2's or psycopg 3's (the listener keeps one
+        for itself)."""
         self._connect = connect
         self._local = LocalWaker()
         self._stop = threading.Event()
@@ -57,9 +58,8 @@ class PostgresWaker(Waker):
                 while not self._stop.is_set():
                     if select.select([connection], [], [], 0.5) == ([], [], []):
                         continue
-                    connection.poll()
-                    while connection.notifies:
-                        self._local.notify(connection.notifies.pop(0).payload)
+                    for payload in _received(connection):
+                        self._local.notify(payload)
             except Exception as error:
                 log.warning("job wake-up listener lost its connection: %s", error)
                 self._stop.wait(1.0)
@@ -72,3 +72,15 @@ class PostgresWaker(Waker):
         with self._send_lock:
             if self._sender is not None:
                 self._sender.close()
+
+
+def _received(connection: Any) -> list[str]:
+    """The payloads of the notifications that arrived on `connection`, whose socket is readable.
+    psycopg2 reads them with `poll()` into its `notifies` list; psycopg 3 has no such list, its
+    `notifies()` generator yields what has arrived (a zero timeout: what is there now, no wait)."""
+    if isinstance(connection.notifies, list):  # psycopg2
+        connection.poll()
+        payloads = [notification.payload for notification in connection.notifies]
+        connection.notifies.clear()
+        return payloads
+    return [notification.payload for notification in connection.notifies(timeout=0)]

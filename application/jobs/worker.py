@@ -40,7 +40,7 @@ from pydantic import JsonValue
 from application.retry import retrying
 from domain.jobs.errors import LeaseLost
 from domain.jobs.job import Job
-from domain.shared.errors import ConcurrencyConflict, NotFound, PortsideError, StorageError
+from domain.shared.errors import ConcurrencyConflict, NotFound, PortsideError, StorageUnavailable
 from ports.jobs import JobsUnitOfWork, JobsUnitOfWorkFactory
 from ports.wakeups import Waker
 
@@ -175,8 +175,8 @@ class Worker:
         while not self._stop.is_set():
             try:
                 batch = self._claim(finished)
-            except StorageError as error:
-                log.warning("worker %s: storage failed, retrying: %s", self.settings.worker_id, error)
+            except StorageUnavailable as error:  # anything else is a defect: the thread ends with it
+                log.warning("worker %s: storage unavailable, retrying: %s", self.settings.worker_id, error)
                 self._stop.wait(self.settings.idle_wait)
                 continue
             if not batch:

@@ -41,6 +41,8 @@ MAX_JSON_DEPTH = 64
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _CONTAINERS = (dict, list, tuple, set, frozenset)
+_INERT = frozenset({bool, datetime, timedelta, uuid.UUID})
+"""Exact classes whose values hold no text and no out-of-range number: screened at a glance."""
 
 
 # -- text -----------------------------------------------------------------------------------------
@@ -156,6 +158,8 @@ def screen(value: Any, field: str) -> Any:
     """Refuse what no backend stores alike, anywhere inside `value`: text with NUL or lone surrogates
     (dict keys included), integers beyond 64 bits, NaN and infinities, containers nested deeper than
     `MAX_JSON_DEPTH`. Iterative, so hostile nesting never reaches the recursion limit. Returns `value`."""
+    if value is None or value.__class__ in _INERT:
+        return value  # nothing inside to refuse: the common fields of every model
     if isinstance(value, str):
         clean_text(value, field)
     elif isinstance(value, _CONTAINERS):

@@ -79,13 +79,14 @@ def _probe_table(dialect: str) -> sa.Table:
 
 
 @pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite),
-                        pytest.param("postgres", marks=pytest.mark.postgres)])
+                        pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("psycopg", marks=[pytest.mark.postgres, pytest.mark.psycopg])])
 def sql_connection(request: pytest.FixtureRequest) -> Iterator[sa.Connection]:
     """A connection to SQLite or PostgreSQL, rolled back afterwards (the table is temporary)."""
     if request.param == "sqlite":
         engine = sa.create_engine("sqlite://")
     else:
-        engine = request.getfixturevalue("postgres_admin_engine")
+        engine = request.getfixturevalue(f"{request.param}_admin_engine")
     with engine.connect() as connection, connection.begin() as transaction:
         yield connection
         transaction.rollback()

@@ -20,6 +20,7 @@ BINDINGS = {
     "redis": (("redis",), [pytest.mark.redis]),
     "sqlite": (("sql",), [pytest.mark.sqlite]),
     "postgres": (("sql",), [pytest.mark.postgres]),
+    "psycopg": (("sql",), [pytest.mark.postgres, pytest.mark.psycopg]),
     "multi-level": (("memory", "redis", "sql"), [pytest.mark.redis, pytest.mark.postgres]),
 }
 
@@ -40,7 +41,8 @@ def cache_provider(request: pytest.FixtureRequest) -> Iterator[CacheProvider]:
         client = create_redis_client(RedisSettings(url=server.url))
         client.flushdb()
     if "sql" in tiers:
-        database = request.getfixturevalue("sqlite_database" if request.param == "sqlite" else "postgres_database")
+        database = request.getfixturevalue(
+            f"{request.param}_database" if request.param in ("sqlite", "psycopg") else "postgres_database")
         empty_cache_table(database)
     space = build_cache_space(CacheSettings(tiers=tiers), redis_client=client, sql_database=database)
     yield space

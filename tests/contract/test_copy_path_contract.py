@@ -4,9 +4,7 @@ contracts again with every multi-row insert going through COPY, and what only th
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-import psycopg2.extras
 import pytest
 import sqlalchemy as sa
 
@@ -25,9 +23,9 @@ from domain.tenancy.tenant import Tenant
 from ports.processing import ProcessingUnitOfWorkFactory
 from ports.reliability import ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWork, TenancyUnitOfWorkFactory
-from tests.conftest import copying_from
+from tests.conftest import copying_from, on_each_postgres_driver
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, on_each_postgres_driver]
 
 STAGED_TENANTS = "SELECT count(*) FROM portside_staging_tenants"
 
@@ -75,21 +73,8 @@ def _connection(uow: TenancyUnitOfWork) -> sa.Connection:
     return store.connection
 
 
-@pytest.fixture
-def execute_values_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    original = psycopg2.extras.execute_values
-
-    def counting(cursor: Any, sql: str, values: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(sql)
-        return original(cursor, sql, values, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg2.extras, "execute_values", counting)
-    return calls
-
-
 @pytest.mark.parametrize(("rows", "through_copy"), [(4, False), (5, True), (6, True)])
-def test_the_threshold_picks_the_path(postgres_storage: SqlBackend, execute_values_calls: list[str], rows: int,
+def test_the_threshold_picks_the_path(postgres_storage: SqlBackend, multi_row_inserts: list[str], rows: int,
                                       through_copy: bool) -> None:
     units = tenancy_units(copying_from(postgres_storage, 5))
     with units.system() as uow:
@@ -99,9 +84,9 @@ def test_the_threshold_picks_the_path(postgres_storage: SqlBackend, execute_valu
         staged = connection.exec_driver_sql("SELECT to_regclass('pg_temp.portside_staging_tenants')").scalar_one()
         if through_copy:
             # One COPY into the staging table, whose rows stay until the transaction ends.
-            assert execute_values_calls == [] and connection.exec_driver_sql(STAGED_TENANTS).scalar_one() == rows
+            assert multi_row_inserts == [] and connection.exec_driver_sql(STAGED_TENANTS).scalar_one() == rows
         else:
-            assert len(execute_values_calls) == 1 and staged is None
+            assert len(multi_row_inserts) == 1 and staged is None
         assert uow.tenants.count() == rows
 
 

@@ -16,13 +16,13 @@ from domain.metrics.time_range import TimeRange
 from domain.shared.errors import ValidationError
 from domain.shared.ids import new_id
 from ports.metrics import MetricsRepositoryFactory
-from tests.conftest import METRICS_BACKENDS
+from tests.conftest import METRICS_BACKENDS, backend_param
 
 HOSTILE = st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
     ['"', "\\", '\\"', "\n", '"} or up{tenant="x', "{}", "ä€😀", " ", "", "a" * 1025, "\x00"])
 
 
-@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in METRICS_BACKENDS])
+@pytest.fixture(params=[backend_param(name) for name in METRICS_BACKENDS])
 def metrics_repositories(request: pytest.FixtureRequest) -> MetricsRepositoryFactory:
     factory: MetricsRepositoryFactory = request.getfixturevalue(f"{request.param}_metrics")
     return factory

@@ -8,10 +8,10 @@ import pytest
 
 from application.testing.contracts.metrics import MetricsContract
 from ports.metrics import MetricsRepositoryFactory
-from tests.conftest import METRICS_BACKENDS
+from tests.conftest import METRICS_BACKENDS, backend_param
 
 
-@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in METRICS_BACKENDS])
+@pytest.fixture(params=[backend_param(name) for name in METRICS_BACKENDS])
 def metrics_repositories(request: pytest.FixtureRequest) -> Iterator[MetricsRepositoryFactory]:
     factory: MetricsRepositoryFactory = request.getfixturevalue(f"{request.param}_metrics")
     yield factory

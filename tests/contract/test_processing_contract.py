@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg2.extras
 import pytest
 import sqlalchemy as sa
 
@@ -26,7 +25,7 @@ from application.testing.contracts.processing import (
     submit,
 )
 from ports.processing import ProcessingUnitOfWorkFactory
-from tests.conftest import copying_from, processing_units_on
+from tests.conftest import SQL_BACKENDS, copying_from, on_each_postgres_driver, processing_units_on
 
 PROCESSING_TABLES = ("purchased_processors", "underwriting_processors", "processor_executions")
 
@@ -58,7 +57,7 @@ def _chain_and_list(processing_uow: ProcessingUnitOfWorkFactory, world: World) -
     return [run.id for run in runs]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+@pytest.mark.parametrize("backend", SQL_BACKENDS, indirect=True)
 def test_active_executions_and_chains_are_one_statement_each(
     processing_uow: ProcessingUnitOfWorkFactory, backend: str, request: pytest.FixtureRequest
 ) -> None:
@@ -75,24 +74,18 @@ def test_active_executions_and_chains_are_one_statement_each(
 
 
 @pytest.mark.postgres
+@on_each_postgres_driver
 def test_bulk_create_of_executions_below_the_copy_threshold_sends_one_insert_per_batch(
-    postgres_storage: SqlBackend, postgres_database: SqlDatabase, monkeypatch: pytest.MonkeyPatch
+    postgres_storage: SqlBackend, multi_row_inserts: list[str]
 ) -> None:
     postgres_uow = processing_units_on(copying_from(postgres_storage, BATCH_SIZE + 2))
     world = seed_world(postgres_uow)
-    inserts: list[str] = []
-    original = psycopg2.extras.execute_values
-
-    def counting(cursor: Any, sql: str, values: Any, *args: Any, **kwargs: Any) -> Any:
-        inserts.append(sql)
-        return original(cursor, sql, values, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg2.extras, "execute_values", counting)
+    multi_row_inserts.clear()  # the seeding's own
     batch = [new_execution(world.bank_up, {"n": i}, document_revision_ids=TRICKY_REVISIONS)
              for i in range(BATCH_SIZE + 1)]
-    with recorded_statements(postgres_database) as statements, postgres_uow.for_tenant(world.acme) as uow:
+    with recorded_statements(postgres_storage.database) as statements, postgres_uow.for_tenant(world.acme) as uow:
         uow.executions.bulk_create(batch)
-    assert len(inserts) == 2
+    assert len(multi_row_inserts) == 2
     assert not [s for s in statements if s.lstrip().upper().startswith("INSERT")]  # no row went another way
     with postgres_uow.for_tenant(world.acme) as uow:
         assert uow.executions.get_by_id_or_raise(batch[-1].id) == batch[-1]  # TEXT[] quoting held

@@ -13,11 +13,11 @@ from adapters.sql.database import SqlDatabase
 from adapters.sql.rate_limit import SqlRateCounter, rate_limit_counters
 from application.testing.contracts.rate_counter import RateCounterContract
 from ports.rate_limit import RateCounter
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, backend_param
 from tests.servers import RedisServer
 
 
-@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in (*BACKENDS, "redis")])
+@pytest.fixture(params=[backend_param(name) for name in (*BACKENDS, "redis")])
 def rate_counter(request: pytest.FixtureRequest) -> Iterator[RateCounter]:
     """A counter on an empty store of each backend."""
     if request.param == "memory":

@@ -17,6 +17,7 @@ from tests.servers import RedisServer
 
 
 @pytest.fixture(params=["local", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("psycopg", marks=[pytest.mark.postgres, pytest.mark.psycopg]),
                         pytest.param("redis", marks=pytest.mark.redis)])
 def wakers(request: pytest.FixtureRequest) -> Iterator[WakerPair]:
     made: list[Waker] = []
@@ -27,8 +28,8 @@ def wakers(request: pytest.FixtureRequest) -> Iterator[WakerPair]:
             local = LocalWaker()
             made.append(local)
             return local, local
-        if request.param == "postgres":
-            database: SqlDatabase = request.getfixturevalue("postgres_database")
+        if request.param in ("postgres", "psycopg"):
+            database: SqlDatabase = request.getfixturevalue(f"{request.param}_database")
             first: Waker = PostgresWaker(database.open_driver_connection)
             second: Waker = PostgresWaker(database.open_driver_connection)
         else:

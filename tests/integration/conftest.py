@@ -11,10 +11,10 @@ from adapters.clock import ManualClock
 from adapters.sql.database import SqlDatabase
 from application.container import Container, build_container, in_memory_container
 from application.settings import Settings
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, backend_param
 
 
-@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in BACKENDS])
+@pytest.fixture(params=[backend_param(name) for name in BACKENDS])
 def container(request: pytest.FixtureRequest) -> Iterator[Container]:
     """A container whose every context runs on the backend under test, on an empty database."""
     if request.param == "memory":

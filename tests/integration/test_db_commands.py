@@ -14,18 +14,22 @@ from alembic.config import Config
 
 from adapters.sql import migrate
 from application.cli import main
+from tests.conftest import on_driver
 from tests.servers import PostgresServer
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "psycopg"])
 def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An empty database; the settings point the CLI at it (owner URL apart on PostgreSQL)."""
+    """An empty database; the settings point the CLI at it (owner URL apart on PostgreSQL, through
+    psycopg2 for `postgres`, psycopg 3 for `psycopg`)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ops.db'}"
         monkeypatch.setenv("PORTSIDE_DATABASE_URL", url)
         return url
     server: PostgresServer = request.getfixturevalue("postgres_server")
     admin_url, app_url = server.create_database(f"ops_{tmp_path.name[-12:].replace('-', '_').lower()}")
+    if request.param == "psycopg":
+        admin_url, app_url = on_driver(admin_url, "psycopg"), on_driver(app_url, "psycopg")
     monkeypatch.setenv("PORTSIDE_DATABASE_URL", app_url)
     monkeypatch.setenv("PORTSIDE_DATABASE_MIGRATION_URL", admin_url)
     monkeypatch.setenv("PORTSIDE_DATABASE_APP_ROLE", "portside_app")

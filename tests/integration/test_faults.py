@@ -19,7 +19,7 @@ from adapters.sql.records import SqlRecordStore
 from application.testing.contracts.tenancy import tenant
 from domain.shared.errors import CommitOutcomeUnknown, StorageUnavailable
 from ports.tenancy import TenancyUnitOfWork, TenancyUnitOfWorkFactory
-from tests.conftest import copying_from
+from tests.conftest import copying_from, on_driver, on_each_postgres_driver
 from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -36,6 +36,7 @@ def postgres_uow(postgres_storage: SqlBackend) -> TenancyUnitOfWorkFactory:
     return tenancy_units(postgres_storage)
 
 
+@on_each_postgres_driver
 def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
     postgres_uow: TenancyUnitOfWorkFactory, postgres_admin_engine: sa.Engine
 ) -> None:
@@ -49,7 +50,8 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
         assert uow.tenants.get_by_slug("acme") is None  # here the server died first: nothing landed
 
 
-@pytest.mark.parametrize("path", ["execute_values", "COPY"])
+@on_each_postgres_driver
+@pytest.mark.parametrize("path", ["multi-row VALUES", "COPY"])
 def test_a_connection_lost_inside_a_bulk_insert_keeps_the_real_cause(
     postgres_storage: SqlBackend, postgres_admin_engine: sa.Engine, path: str
 ) -> None:
@@ -70,13 +72,16 @@ def test_a_connection_lost_inside_a_bulk_insert_keeps_the_real_cause(
         assert uow.tenants.count() == 0
 
 
-def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres_server: PostgresServer) -> None:
+@on_each_postgres_driver
+def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres_server: PostgresServer,
+                                                                  postgres_driver: str) -> None:
     """`PORTSIDE_DATABASE_STATEMENT_TIMEOUT`: the server cancels it; the caller may retry."""
     from adapters.sql.database import SqlDatabase
     from adapters.sql.engine import PoolSettings
     from adapters.sql.errors import translated
 
-    database = SqlDatabase.from_url(postgres_server.app_url, PoolSettings(statement_timeout_ms=200))
+    database = SqlDatabase.from_url(on_driver(postgres_server.app_url, postgres_driver),
+                                    PoolSettings(statement_timeout_ms=200))
     try:
         units = tenancy_units(SqlBackend(database))
         started = time.monotonic()
@@ -140,8 +145,9 @@ def _frozen(processes: list[int], at_most: float = 30.0) -> Iterator[None]:
         resume()
 
 
+@on_each_postgres_driver
 def test_a_frozen_server_ends_every_call_in_unavailable_within_the_bound(
-    postgres_server: PostgresServer, postgres_storage: SqlBackend
+    postgres_server: PostgresServer, postgres_storage: SqlBackend, postgres_driver: str
 ) -> None:
     """SIGSTOP on every server process: the kernel still acknowledges, the server enforces nothing.
     The client's deadline (statement timeout and a half) and the connect timeout bound each call."""
@@ -150,7 +156,7 @@ def test_a_frozen_server_ends_every_call_in_unavailable_within_the_bound(
     from adapters.sql.engine import PoolSettings
 
     pool = PoolSettings(statement_timeout_ms=500, connect_timeout_seconds=1)
-    database = SqlDatabase.from_url(postgres_server.app_url, pool)
+    database = SqlDatabase.from_url(on_driver(postgres_server.app_url, postgres_driver), pool)
     bound = answer_deadline_seconds(500) + WATCH_INTERVAL_SECONDS + pool.connect_timeout_seconds
     try:
         units = tenancy_units(SqlBackend(database))
@@ -171,13 +177,16 @@ def test_a_frozen_server_ends_every_call_in_unavailable_within_the_bound(
         database.dispose()
 
 
-def test_a_round_trip_that_answers_in_time_is_left_alone(postgres_server: PostgresServer) -> None:
+@on_each_postgres_driver
+def test_a_round_trip_that_answers_in_time_is_left_alone(postgres_server: PostgresServer,
+                                                         postgres_driver: str) -> None:
     """The watch does not cut a statement the server finishes within its deadline."""
     from adapters.sql.database import SqlDatabase
     from adapters.sql.engine import PoolSettings
     from adapters.sql.errors import translated
 
-    database = SqlDatabase.from_url(postgres_server.app_url, PoolSettings(statement_timeout_ms=2_000))
+    database = SqlDatabase.from_url(on_driver(postgres_server.app_url, postgres_driver),
+                                    PoolSettings(statement_timeout_ms=2_000))
     try:
         units = tenancy_units(SqlBackend(database))
         with units.system() as uow, translated("probe"):

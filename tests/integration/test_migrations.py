@@ -13,16 +13,18 @@ from alembic.runtime.migration import MigrationContext
 from adapters.sql import migrate
 from adapters.sql import tables as _tables  # noqa: F401  (fills the metadata)
 from adapters.sql.metadata import metadata
+from tests.conftest import on_driver
 from tests.servers import PostgresServer
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "psycopg"])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """`postgres` migrates through psycopg2, `psycopg` through psycopg 3."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrations.db'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     admin_url, _ = server.create_database(f"migrations_{tmp_path.name[-12:].replace('-', '_').lower()}")
-    return admin_url
+    return admin_url if request.param == "postgres" else on_driver(admin_url, "psycopg")
 
 
 def _differences(url: str) -> list[object]:

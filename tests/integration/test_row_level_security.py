@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from adapters.rules.reliability import reliability_units
 from adapters.rules.tenancy import tenancy_units
 from adapters.sql.backend import SqlBackend
-from adapters.sql.database import SqlDatabase
 from adapters.sql.records import SqlRecordStore
 from application.testing.contracts.reliability import new_event, new_workflow
 from application.testing.contracts.tenancy import seed, tenant
 from ports.tenancy import TENANT_SCHEMA, TenancyUnitOfWork, TenancyUnitOfWorkFactory
+from tests.conftest import on_driver, on_each_postgres_driver
 from tests.servers import PostgresServer
 
 COUNT_ALL = sa.text("SELECT count(*) FROM tenants")  # no WHERE: only the policy filters
@@ -30,6 +30,7 @@ def postgres_uow(postgres_storage: SqlBackend) -> TenancyUnitOfWorkFactory:
     return tenancy_units(postgres_storage)
 
 
+@on_each_postgres_driver
 def test_a_query_without_tenant_filter_still_sees_one_tenant(postgres_uow: TenancyUnitOfWorkFactory) -> None:
     acme, _globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))
     with postgres_uow.for_tenant(acme.id) as uow:
@@ -38,29 +39,32 @@ def test_a_query_without_tenant_filter_still_sees_one_tenant(postgres_uow: Tenan
         assert _connection(uow).execute(COUNT_ALL).scalar_one() == 2
 
 
+@on_each_postgres_driver
 def test_without_a_scope_the_application_role_sees_nothing(
-    postgres_uow: TenancyUnitOfWorkFactory, postgres_database: SqlDatabase
+    postgres_uow: TenancyUnitOfWorkFactory, postgres_storage: SqlBackend
 ) -> None:
     seed(postgres_uow, tenant("Acme", "acme"))
-    with postgres_database.engine.connect() as connection:
+    with postgres_storage.database.engine.connect() as connection:
         assert connection.execute(COUNT_ALL).scalar_one() == 0  # fail closed
 
 
+@on_each_postgres_driver
 def test_the_scope_does_not_leak_through_the_pool(
-    postgres_uow: TenancyUnitOfWorkFactory, postgres_database: SqlDatabase
+    postgres_uow: TenancyUnitOfWorkFactory, postgres_storage: SqlBackend
 ) -> None:
     [acme] = seed(postgres_uow, tenant("Acme", "acme"))
     with postgres_uow.for_tenant(acme.id):
         pass
     # The setting was transaction-local: a connection checked out next carries no tenant.
-    with postgres_database.engine.connect() as connection:
+    with postgres_storage.database.engine.connect() as connection:
         setting = connection.execute(sa.text("SELECT current_setting('app.tenant_id', true)")).scalar_one()
     assert setting in (None, "")
 
 
-def test_the_application_role_owns_nothing_and_cannot_bypass(postgres_server: PostgresServer,
+@on_each_postgres_driver
+def test_the_application_role_owns_nothing_and_cannot_bypass(postgres_server: PostgresServer, postgres_driver: str,
                                                               postgres_uow: TenancyUnitOfWorkFactory) -> None:
-    engine = sa.create_engine(postgres_server.app_url)
+    engine = sa.create_engine(on_driver(postgres_server.app_url, postgres_driver))
     with engine.connect() as connection:
         owner = connection.execute(
             sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'tenants'")).scalar_one()
@@ -72,6 +76,7 @@ def test_the_application_role_owns_nothing_and_cannot_bypass(postgres_server: Po
     assert owner != "portside_app" and bypass is False and forced is True
 
 
+@on_each_postgres_driver
 def test_a_system_unit_of_work_is_needed_to_write_another_tenant(postgres_uow: TenancyUnitOfWorkFactory) -> None:
     acme, globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))
     with postgres_uow.for_tenant(acme.id) as uow:
@@ -95,6 +100,7 @@ def test_every_tenant_table_is_confined_by_row_level_security(postgres_admin_eng
     }
 
 
+@on_each_postgres_driver
 def test_raw_sql_of_one_tenant_sees_none_of_anothers_events(postgres_uow: TenancyUnitOfWorkFactory,
                                                           postgres_storage: SqlBackend) -> None:
     acme, globex = seed(postgres_uow, tenant("Acme", "acme"), tenant("Globex", "globex"))

@@ -50,3 +50,16 @@ def test_a_missing_schema_on_sqlite_says_what_to_do() -> None:
 def test_an_append_only_refusal_is_unsupported() -> None:
     refused = translate(_wrap(exc.NotSupportedError, "UPDATE on events is refused", "0A000"), "Event")
     assert isinstance(refused, Unsupported) and "append-only" not in str(type(refused))
+
+
+@pytest.mark.parametrize(("sqlstate", "expected"), [
+    ("40001", StorageUnavailable), ("40P01", StorageUnavailable), ("57014", StorageUnavailable),
+    ("0A000", Unsupported), ("42P01", StorageError),
+])
+def test_psycopg_3_errors_carry_their_sqlstate_under_its_own_name(sqlstate: str, expected: type[Exception]) -> None:
+    """psycopg 3 names the SQLSTATE `sqlstate` (psycopg2: `pgcode`); the translation reads either."""
+    import psycopg
+
+    driver_error = psycopg.errors.lookup(sqlstate)("refused")
+    assert driver_error.sqlstate == sqlstate and not hasattr(driver_error, "pgcode")
+    assert type(translate(exc.DBAPIError("SELECT 1", None, driver_error), "T")) is expected

@@ -169,6 +169,23 @@ class JobsContract:
             assert uow.jobs.get_queue_position(high[0].id) is None  # running now
             assert uow.jobs.get_queue_position(low[1].id) == 3
 
+    def test_the_queue_order_lists_queued_ids_as_claims_take_them(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                 jobs_clock: MovableClock) -> None:
+        low = queue_jobs(jobs_uow, jobs_clock, 2, priority=1)
+        later = queue_jobs(jobs_uow, jobs_clock, 1, priority=5, scheduled_at=jobs_clock.now() + timedelta(hours=1))
+        foreign = queue_jobs(jobs_uow, jobs_clock, 1, tenant=TENANT_B, priority=9)
+        queue_jobs(jobs_uow, jobs_clock, 1, queue="other", priority=50)
+        with jobs_uow.system() as uow:
+            order = uow.jobs.list_queue_order("default")
+            assert order == [foreign[0].id, later[0].id, low[0].id, low[1].id]
+            assert [uow.jobs.get_queue_position(job_id) for job_id in order] == [1, 2, 3, 4]
+        claim(jobs_uow, limit=1)
+        with jobs_uow.for_tenant(TENANT_A) as uow:
+            assert uow.jobs.list_queue_order("default") == [later[0].id, low[0].id, low[1].id]
+            assert uow.jobs.list_queue_order("empty") == []
+            with pytest.raises(ValidationError):
+                uow.jobs.list_queue_order("not a queue!")
+
     def test_stats_count_every_status_per_queue(self, jobs_uow: JobsUnitOfWorkFactory,
                                                 jobs_clock: MovableClock) -> None:
         jobs = queue_jobs(jobs_uow, jobs_clock, 4, queue="alpha")

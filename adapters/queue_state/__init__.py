@@ -1,0 +1,1 @@
+"""Queue-state stores: in process (memory) and Redis."""
