@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -33,7 +34,8 @@ from adapters.prometheus.client import PrometheusHttp, PrometheusSettings
 from adapters.prometheus.metrics import PrometheusMetricsStore
 from adapters.queue_state.memory import MemoryQueueState
 from adapters.queue_state.redis import RedisQueueState
-from adapters.redis.client import RedisSettings, create_redis_client
+from adapters.redis.client import RedisSettings, create_async_redis_client, create_redis_client
+from adapters.redis.cooperative import CooperativeRedis
 from adapters.redis.rate_limit import RedisRateCounter
 from adapters.rules.audit_writer import BatchingAuditWriter
 from adapters.rules.control_plane import control_plane_units
@@ -169,13 +171,23 @@ def _cache_settings(settings: Settings) -> CacheSettings:
     )
 
 
-def _open_cache_space(settings: Settings, clock: Clock, redis: Callable[[], Any],
-                      sql: Callable[[], SqlDatabase]) -> Iterator[CacheSpace]:
+def _open_cooperative_redis_client(settings: RedisSettings) -> Iterator[CooperativeRedis]:
+    """The cache's Redis client: sync, and `redis.asyncio` under the async face's loop. A resource:
+    `shutdown_resources()` closes the sync pool (`await shutdown_async(container)` a loop's own)."""
+    client = CooperativeRedis(create_redis_client(settings), partial(create_async_redis_client, settings))
+    yield client
+    client.close()
+
+
+def _open_cache_space(settings: Settings, clock: Clock, redis: Callable[[], Any], sql: Callable[[], SqlDatabase],
+                      async_sql: Callable[[], AsyncSqlDatabase]) -> Iterator[CacheSpace]:
     """A resource: `shutdown_resources()` stops the invalidation listener. Redis and the SQL
-    database are opened only when a tier needs them."""
+    database are opened only when a tier needs them; the async face's engine only when the awaited
+    cache first reads the SQL tier."""
     tiers = settings.cache_tier_list
     space = build_cache_space(_cache_settings(settings), redis_client=redis() if "redis" in tiers else None,
-                              sql_database=sql() if "sql" in tiers else None, now=_seconds_of(clock))
+                              sql_database=sql() if "sql" in tiers else None, now=_seconds_of(clock),
+                              sql_on_loop=lambda: async_sql().database)
     yield space
     space.close()
 
@@ -265,11 +277,21 @@ def _async_transaction_manager(container: Container) -> AsyncTransactionManager:
 
 
 def _async_cache(container: Container) -> AwaitedCacheProvider:
-    """The cache awaited: on the loop when every tier is in memory, else on the thread lanes (the
-    Redis and SQL tiers' clients block)."""
-    memory_only = container.settings().cache_tier_list == ("memory",)
-    runner: SyncRunner = container.direct_runner() if memory_only else container.thread_lanes()
-    return AwaitedCacheProvider(container.cache(), runner)
+    """The cache awaited: the container's own cache space (one L1, one single flight for both
+    faces), run in greenlets whose Redis and SQL round trips are awaited on the loop; an `async def`
+    loader is awaited there too."""
+    return AwaitedCacheProvider(container.cache(), container.greenlet_runner())
+
+
+async def shutdown_async(container: Container) -> None:
+    """Close what the async face opened on the running loop (its SQL pool, the cache's Redis
+    connections), then the container's resources: the end of an async service's lifespan."""
+    settings = container.settings()
+    if settings.default_backend == "sql" or "sql" in settings.cache_tier_list:
+        await container.async_sql_database().dispose()
+    if "redis" in settings.cache_tier_list:
+        await container.cache_redis_client().aclose()
+    container.shutdown_resources()
 
 
 def awaitable_use_case(container: Container, name: str) -> AwaitableUseCase[Any, Any]:
@@ -305,9 +327,18 @@ class Container(containers.DeclarativeContainer):
     bigquery = providers.Singleton(BigQueryBackend, bigquery_database)
 
     # -- caching (docs/caching.md): the tiers from PORTSIDE_CACHE_*, one space per container ------
-    cache_redis_client = providers.Resource(_open_redis_client, providers.Callable(_cache_redis_settings, settings))
+    async_sql_database = providers.Singleton(
+        AsyncSqlDatabase.from_url,
+        url=providers.Callable(_async_url, settings),
+        pool=providers.Callable(pool_settings, settings),
+        echo=settings.provided.database_echo,
+    )
+    """The async face's engine (docs/async.md). Disposed on the loop that used it:
+    `await container.async_sql_database().dispose()`, or `await shutdown_async(container)`."""
+    cache_redis_client = providers.Resource(_open_cooperative_redis_client,
+                                            providers.Callable(_cache_redis_settings, settings))
     cache = providers.Resource(_open_cache_space, settings, clock, redis=cache_redis_client.provider,
-                               sql=sql_database.provider)
+                               sql=sql_database.provider, async_sql=async_sql_database.provider)
     """The `CacheProvider`: `container.cache().for_tenant(tenant_id)`."""
     config_changes = providers.Singleton(drop_effective_configs, cache)
     """Drops the cached effective configs a processing transaction changed, after it commits."""
@@ -465,13 +496,6 @@ class Container(containers.DeclarativeContainer):
     # -- end control plane ----------------------------------------------------------------------
 
     # -- the async face (docs/async.md): every context's factory awaited, chosen by the same settings
-    async_sql_database = providers.Singleton(
-        AsyncSqlDatabase.from_url,
-        url=providers.Callable(_async_url, settings),
-        pool=providers.Callable(pool_settings, settings),
-        echo=settings.provided.database_echo,
-    )
-    """Disposed on the loop that used it: `await container.async_sql_database().dispose()`."""
     async_twin = providers.Singleton(_async_twin, __self__)
     greenlet_runner = providers.Singleton(GreenletRunner)
     direct_runner = providers.Singleton(DirectRunner)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 
-from application.container import Container, awaitable_use_case, build_container
+from application.container import Container, awaitable_use_case, build_container, shutdown_async
 from application.control_plane.commands import NewApplication
 from application.fastapi_providers import PortsideDependencies
 from domain.control_plane.errors import ApiKeyRejected
@@ -58,9 +58,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if container.settings().default_backend == "sql":
-            await container.async_sql_database().dispose()  # on the loop that opened its connections
-        container.shutdown_resources()
+        await shutdown_async(container)  # on the loop that opened its connections
 
     app = FastAPI(title="Portside example", lifespan=lifespan)
 

@@ -1,5 +1,6 @@
-"""Any sync port object with its methods awaited through a runner: the cache (`Cache` port), whose
-Redis and SQL tiers do blocking I/O and so run on thread lanes, or on the loop when memory alone."""
+"""Any sync port object with its methods awaited through a runner: the cache (`Cache` port), run in
+greenlets, where its Redis tier talks `redis.asyncio` (`adapters/redis/cooperative.py`) and its SQL
+tier the async engine, each reply awaited on the loop."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ order), substring matches fold ASCII letters only.
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.bigquery.client import BigQuerySettings
 from adapters.bigquery.schema import COMMITS, Column, TableDefinition, dataset_ref, table_ref, tenant_bucket
+from adapters.cooperative import off_loop, pause
 from domain.shared.errors import StorageError, StorageUnavailable, ValidationError
 from domain.shared.filters import Condition, Operator, fold_ascii
 from domain.shared.sorting import Sort
@@ -235,7 +235,7 @@ class Runner:
 
     def __init__(self, client: bigquery.Client, settings: BigQuerySettings, *, attempts: int = 6,
                  backoff_seconds: float = 0.2, max_backoff_seconds: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = pause) -> None:
         self.client = client
         self.settings = settings
         self.attempts = attempts
@@ -246,7 +246,9 @@ class Runner:
     def run(self, sql: str, params: Parameters) -> Result:
         for attempt in range(self.attempts):
             try:
-                return self._once(sql, params)
+                # Under the async face's loop (a use case on SQL that reads BigQuery too) the job
+                # waits on a thread, never on the loop.
+                return off_loop(self._once, sql, params)
             except Exception as error:
                 if not is_transient(error):
                     raise StorageError(f"BigQuery refused a statement: {error}") from error

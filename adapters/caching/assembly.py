@@ -49,7 +49,9 @@ def _checked_tiers(tiers: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def build_cache_space(settings: CacheSettings, *, redis_client: Any = None, sql_database: SqlDatabase | None = None,
-                      now: Now = time.time) -> CacheSpace:
+                      now: Now = time.time, sql_on_loop: Callable[[], SqlDatabase] | None = None) -> CacheSpace:
+    """The tiers `settings` name. `redis_client` may be a `CooperativeRedis` and `sql_on_loop` the
+    async face's database: the same space then serves the async face without blocking its loop."""
     kinds = _checked_tiers(settings.tiers)
     caps = {"memory": settings.l1_ttl_cap, "redis": settings.l2_ttl_cap, "sql": settings.l3_ttl_cap}
     levels: list[Level] = []
@@ -66,7 +68,7 @@ def build_cache_space(settings: CacheSettings, *, redis_client: Any = None, sql_
 
             if sql_database is None:
                 raise ValidationError("cache_tiers", "the sql tier needs a SQL database (PORTSIDE_DATABASE_URL)")
-            tier = SqlTier(sql_database, now, settings.sql_purge_interval)
+            tier = SqlTier(sql_database, now, settings.sql_purge_interval, on_loop=sql_on_loop)
         levels.append(Level(tier, caps[kind]))
     top: Tier = levels[0].tier if len(levels) == 1 else MultiLevelTier(levels, bus=bus, now=now)
     return CacheSpace(top, root=settings.root, default_ttl=settings.default_ttl, now=now, lock=lock,

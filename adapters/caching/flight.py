@@ -1,5 +1,6 @@
 """Single flight: however many threads miss one key at once, one computes and the others wait for
-its answer. An invalidation of the key while the value is computed marks the flight stale, so the
+its answer (a `Signal`, which a greenlet under the async face waits on without blocking its
+loop). An invalidation of the key while the value is computed marks the flight stale, so the
 value (read before the change that invalidated it) is answered to its callers but never stored."""
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from adapters.cooperative import Signal
+
 
 class Flight:
     __slots__ = ("done", "error", "stale", "value")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = Signal()
         self.value: Any = None
         self.error: BaseException | None = None
         self.stale = False

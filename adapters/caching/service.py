@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from adapters.caching.flight import Flight, KeyLock, SingleFlight
 from adapters.caching.multilevel import InvalidationBus, MultiLevelTier
 from adapters.caching.tier import Entry, Now, Tier
+from adapters.cooperative import AwaitableOnThread, pause, settled
 from domain.caching.glob import escape_glob, glob_matcher
 from domain.caching.keys import MAX_KEY_LENGTH, cache_key, cache_pattern, tenant_namespace, ttl_seconds
 from domain.caching.stats import CacheStats
@@ -211,7 +212,7 @@ class TieredCache(Cache):
             if waited is not None:
                 return waited.value
         try:
-            return self._store(full, loader(), seconds, flight)
+            return self._store(full, _loaded(loader), seconds, flight)
         finally:
             if lock is not None and token is not None:
                 self._release(lock, full, token)
@@ -231,7 +232,7 @@ class TieredCache(Cache):
                     self._release(lock, full, token)
                     return None, stored
                 return token, None
-            time.sleep(LOCK_POLL_SECONDS)
+            pause(LOCK_POLL_SECONDS)
             stored = self._tier.peek(full)
             if stored is not None:
                 return None, stored
@@ -268,7 +269,7 @@ class TieredCache(Cache):
                 if token is None:
                     return entry.value  # another process recomputes it
             try:
-                value = self._store(full, loader(), seconds, flight)
+                value = self._store(full, _loaded(loader), seconds, flight)
             except Exception as error:  # the current value is still valid: serve it
                 log.warning("cache: early recompute of %s failed: %s", full, error)
                 return entry.value
@@ -285,3 +286,12 @@ class TieredCache(Cache):
     def get_stats(self) -> CacheStats:
         return self._space.get_stats()
 
+
+
+def _loaded(loader: Callable[[], Any]) -> Any:
+    """What `loader` returns; an `async def` loader awaited under the async face. The sync cache
+    cannot await one: a typed error, nothing stored."""
+    try:
+        return settled(loader())
+    except AwaitableOnThread:
+        raise ValidationError("loader", "an async loader needs the awaited cache (container.async_cache())") from None

@@ -7,13 +7,14 @@ a bounded number of times with backoff, then raise `StorageUnavailable`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.shared.errors import StorageUnavailable
 from ports.health import HealthReport
 
 if TYPE_CHECKING:
     import redis
+    import redis.asyncio
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +30,32 @@ class RedisSettings:
 
 def create_redis_client(settings: RedisSettings) -> redis.Redis:
     import redis
-    from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 
-    return redis.Redis.from_url(
-        settings.url,
-        socket_timeout=settings.socket_timeout_seconds,
-        socket_connect_timeout=settings.connect_timeout_seconds,
-        retry=Retry(ExponentialBackoff(cap=settings.backoff_cap_seconds, base=0.02), settings.retries),
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        health_check_interval=settings.health_check_interval_seconds,
-        max_connections=settings.max_connections,
-    )
+    return redis.Redis.from_url(settings.url, **_options(settings, Retry))
+
+
+def create_async_redis_client(settings: RedisSettings) -> redis.asyncio.Redis:
+    """The same client on `redis.asyncio`: the settings above, for one event loop."""
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+
+    return redis.asyncio.Redis.from_url(settings.url, **_options(settings, Retry))
+
+
+def _options(settings: RedisSettings, retry: type[Any]) -> dict[str, Any]:
+    """Both clients' keyword arguments; `retry` is the client's own `Retry` class."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+
+    return {
+        "socket_timeout": settings.socket_timeout_seconds,
+        "socket_connect_timeout": settings.connect_timeout_seconds,
+        "retry": retry(ExponentialBackoff(cap=settings.backoff_cap_seconds, base=0.02), settings.retries),
+        "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+        "health_check_interval": settings.health_check_interval_seconds,
+        "max_connections": settings.max_connections,
+    }
 
 
 def check_redis(client: redis.Redis, target: str) -> HealthReport:

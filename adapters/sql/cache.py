@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from adapters.caching.tier import Entry, Now, ReadCounts, Tier
+from adapters.cooperative import in_loop_greenlet
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translated
 from adapters.sql.metadata import metadata
@@ -80,13 +81,23 @@ class SqlTier(Tier):
     level = "l3"
 
     def __init__(self, database: SqlDatabase, now: Now = time.time,
-                 purge_interval: float = DEFAULT_PURGE_INTERVAL) -> None:
-        self._engine = database.engine
+                 purge_interval: float = DEFAULT_PURGE_INTERVAL,
+                 on_loop: Callable[[], SqlDatabase] | None = None) -> None:
+        self._sync_engine = database.engine
+        self._on_loop = on_loop
+        """The same database on the async face's engine, for calls under its event loop (a
+        greenlet, whose round trips are awaited): the sync engine there would block the loop."""
         self._now = now
         self._reads = ReadCounts()
         self._purge_interval = purge_interval
         self._purged_at = now()
         self._purge_lock = threading.Lock()
+
+    @property
+    def _engine(self) -> sa.Engine:
+        if self._on_loop is not None and in_loop_greenlet():
+            return self._on_loop().engine
+        return self._sync_engine
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, key: str) -> Entry | None:

@@ -29,12 +29,15 @@ from typing import Any, Self, TypeVar, cast
 
 from domain.shared.scope import TenantScope
 from ports.async_unit_of_work import (
+    AsyncCache,
+    AsyncCacheProvider,
     AsyncRepository,
     AsyncTransaction,
     AsyncTransactionManager,
     AsyncUnitOfWork,
     AsyncUnitOfWorkFactory,
 )
+from ports.caching import Cache, CacheProvider
 from ports.transactions import Transaction, TransactionManager
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -251,3 +254,44 @@ class BridgedTransactionManager(TransactionManager):
             stack.push(lambda *exit_info: self._bridge.call(lambda: block.__aexit__(*exit_info)))
             return fn(_BridgedTransaction(transaction, self._bridge))
         raise AssertionError("unreachable: the block returns or raises")  # for type checkers
+
+
+class BridgedCache:
+    """An awaited cache driven from sync code: each method awaits the `AsyncCache`'s on the caller's
+    task; its plain attributes (`namespace`) as they are."""
+
+    __slots__ = ("_bridge", "_cache")
+
+    def __init__(self, cache: AsyncCache, bridge: SyncBridge) -> None:
+        self._cache = cache
+        self._bridge = bridge
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        member = getattr(self._cache, name)
+        if not callable(member):
+            return member
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._bridge.call(lambda: member(*args, **kwargs))
+
+        return call
+
+
+class BridgedCacheProvider(CacheProvider):
+    """A sync `CacheProvider` over an awaited one, for the cache contract on the async face."""
+
+    def __init__(self, provider: AsyncCacheProvider, bridge: SyncBridge) -> None:
+        self._provider = provider
+        self._bridge = bridge
+
+    def for_tenant(self, tenant: object) -> Cache:
+        # Answers every `Cache` call through the bridge: typed as the port it stands for.
+        return cast(Cache, BridgedCache(self._provider.for_tenant(tenant), self._bridge))
+
+    def system(self) -> Cache:
+        return cast(Cache, BridgedCache(self._provider.system(), self._bridge))
+
+    def close(self) -> None:
+        """The awaited provider's tiers belong to whoever made them: they close them."""

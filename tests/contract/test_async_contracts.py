@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
-import sqlalchemy as sa
 
 from adapters.asynchronous.runners import DirectRunner, GreenletRunner
 from adapters.asynchronous.sql import AsyncSqlDatabase
@@ -26,7 +25,7 @@ from adapters.sql.backend import SqlBackend
 from adapters.sql.control_plane import SqlInferenceMetrics
 from adapters.sql.database import SqlDatabase
 from adapters.transactions import Backend
-from application.testing.async_bridge import BridgedFactory, BridgedTransactionManager, EventLoopThread, SyncBridge
+from application.testing.async_bridge import BridgedFactory, BridgedTransactionManager, SyncBridge
 from application.testing.contracts.bad_input import BadInputContract
 from application.testing.contracts.control_plane import ControlPlaneContract
 from application.testing.contracts.jobs import JobsContract
@@ -44,42 +43,6 @@ from ports.tenancy import TenancyUnitOfWorkFactory
 from ports.transactions import TransactionManager
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.conftest import jobs_units_on, processing_units_on, storage_on
-from tests.servers import PostgresServer
-
-
-@pytest.fixture(scope="session")
-def async_loop() -> Iterator[EventLoopThread]:
-    """The loop the SQL backends' async engines keep their connections on, for the whole session."""
-    loop = EventLoopThread("portside-async-contracts")
-    yield loop
-    loop.close()
-
-
-def _async_database(url: sa.URL, loop: EventLoopThread) -> Iterator[AsyncSqlDatabase]:
-    database = AsyncSqlDatabase.from_url(url.render_as_string(hide_password=False))
-    yield database
-    loop.run(database.dispose())
-
-
-@pytest.fixture(scope="session")
-def async_sqlite_database(sqlite_database: SqlDatabase, async_loop: EventLoopThread) -> Iterator[AsyncSqlDatabase]:
-    """The session's migrated SQLite file, on aiosqlite."""
-    yield from _async_database(sqlite_database.engine.url, async_loop)
-
-
-@pytest.fixture(scope="session")
-def async_postgres_database(postgres_database: SqlDatabase, postgres_server: PostgresServer,
-                            async_loop: EventLoopThread) -> Iterator[AsyncSqlDatabase]:
-    """The session's PostgreSQL as the application role (row-level security binds it), on asyncpg."""
-    yield from _async_database(postgres_database.engine.url, async_loop)
-
-
-@pytest.fixture(scope="session")
-def async_postgres_psycopg_database(postgres_database: SqlDatabase, postgres_server: PostgresServer,
-                                    async_loop: EventLoopThread) -> Iterator[AsyncSqlDatabase]:
-    """The same, on psycopg 3's async connections."""
-    yield from _async_database(postgres_database.engine.url.set(drivername="postgresql+psycopg"), async_loop)
-
 
 ASYNC_BACKENDS = {"memory": "memory", "sqlite": "sqlite", "postgres": "postgres", "postgres_psycopg": "postgres"}
 """Each parameter of the async contracts and the server it runs on: PostgreSQL on both async drivers."""
