@@ -34,16 +34,27 @@ def on_blocking_driver(connection: sa.Connection) -> bool:
     return dialect.name == "postgresql" and not dialect.is_async and dialect.driver in BLOCKING_DRIVERS
 
 
+POSTGRES_DRIVERS = frozenset({*BLOCKING_DRIVERS, "asyncpg"})
+
+
 def direct(connection: sa.Connection) -> bool:
-    """Whether a statement may go to the DBAPI cursor with nothing observable changing: PostgreSQL on
-    a blocking driver, no event listener or echo that would see it, no schema translation, and a live
-    transaction (in any other state `Connection.execute` raises, so it is left to raise)."""
+    """Whether a statement may go to the DBAPI cursor (`dbapi_cursor`) with nothing observable
+    changing: PostgreSQL on one of Portside's drivers, no event listener or echo that would see it, no
+    schema translation, and a live transaction (in any other state `Connection.execute` raises, so it
+    is left to raise). On an async driver the DBAPI cursor is SQLAlchemy's adapter of it, which awaits
+    each round trip from the greenlet the async face runs the call in, as `Connection.execute` does."""
     nested = connection._nested_transaction
     return not (connection._has_events or connection.engine._has_events or connection._echo) and (
-        on_blocking_driver(connection) and connection._dbapi_connection is not None
+        connection.dialect.name == "postgresql" and connection.dialect.driver in POSTGRES_DRIVERS
+        and connection._dbapi_connection is not None
         and connection.in_transaction() and (nested is None or nested.is_active)
         and "schema_translate_map" not in connection._execution_options
     )
+
+
+def dbapi_cursor(connection: sa.Connection) -> Any:
+    """A new cursor of the connection's DBAPI connection (SQLAlchemy's adapter on an async driver)."""
+    return connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 def driver_error(connection: sa.Connection, error: Exception, statement: str, cursor: Any = None) -> exc.DBAPIError:

@@ -24,7 +24,7 @@ from adapters.records.store import Query, RecordStore, next_version
 from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_returning
 from adapters.sql.bulk_update import update_all
 from adapters.sql.copy import COPY_THRESHOLD, copy_insert
-from adapters.sql.driver import CompiledRead, direct, driver_error, on_blocking_driver
+from adapters.sql.driver import CompiledRead, dbapi_cursor, direct, driver_error, on_blocking_driver
 from adapters.sql.errors import sqlstate, translate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
 from adapters.transactions import Guard
@@ -235,10 +235,14 @@ class SqlRecordStore(RecordStore[E]):
         # What `translated` does, written out: the context manager would cost a tenth of the call.
         try:
             try:
-                driver = connection.connection.driver_connection
                 cursor = self._cursor
-                if cursor is None or cursor.connection is not driver or cursor.closed:
-                    cursor = self._cursor = driver.cursor()  # type: ignore[union-attr]
+                # A blocking driver's cursor serves the store's next reads on the same connection;
+                # an async driver's adapter is made per statement, as SQLAlchemy makes it.
+                if (cursor is None or getattr(cursor, "connection", None) is not connection.connection.dbapi_connection
+                        or cursor.closed):
+                    cursor = dbapi_cursor(connection)
+                    if not connection.dialect.is_async:
+                        self._cursor = cursor
                 cursor.execute(read.sql, read.parameters(parameters))
                 rows = [read.values(row, cursor) for row in cursor.fetchall()]
             except read.error as error:

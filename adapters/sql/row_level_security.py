@@ -7,9 +7,11 @@ against `(SELECT ...)` so PostgreSQL evaluates the setting once per statement, n
 
 from __future__ import annotations
 
+from functools import cache
+
 import sqlalchemy as sa
 
-from adapters.sql.driver import direct, driver_error
+from adapters.sql.driver import dbapi_cursor, direct, driver_error
 from domain.shared.scope import TenantScope
 
 TENANT_SETTING = "app.tenant_id"
@@ -46,23 +48,28 @@ def drop_tenant_isolation_ddl(table: str) -> list[str]:
 _BIND_SCOPE = sa.text(
     f"SELECT set_config('{TENANT_SETTING}', :tenant, true), set_config('{SYSTEM_SETTING}', :system, true)"
 )
-_BIND_SCOPE_DIRECT = (f"SELECT set_config('{TENANT_SETTING}', %(tenant)s, true), "
-                      f"set_config('{SYSTEM_SETTING}', %(system)s, true)")
+
+
+@cache
+def _bind_scope_direct(dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """`_BIND_SCOPE` as `dialect`'s driver takes it (`%(tenant)s`, or `$1` with the parameters' order)."""
+    compiled = _BIND_SCOPE.compile(dialect=dialect)
+    return compiled.string, None if compiled.positiontup is None else tuple(compiled.positiontup)
 
 
 def bind_scope(connection: sa.Connection, scope: TenantScope) -> None:
     """Tell the policies which tenant this transaction acts for (one round trip). It begins every
     unit of work, so it goes on the DBAPI cursor where nothing could tell (`direct`)."""
-    parameters = {"tenant": "" if scope.tenant is None else str(scope.tenant),
-                  "system": "on" if scope.is_system else "off"}
-    if not (direct(connection) and connection.dialect.driver == "psycopg2"):
-        connection.execute(_BIND_SCOPE, parameters)
+    tenant, system = "" if scope.tenant is None else str(scope.tenant), "on" if scope.is_system else "off"
+    if not direct(connection):
+        connection.execute(_BIND_SCOPE, {"tenant": tenant, "system": system})
         return
-    driver = connection.connection.driver_connection
-    assert driver is not None
+    sql, order = _bind_scope_direct(connection.dialect)
+    parameters = {"tenant": tenant, "system": system}
     cursor = None
     try:
-        with driver.cursor() as cursor:
-            cursor.execute(_BIND_SCOPE_DIRECT, parameters)
+        cursor = dbapi_cursor(connection)
+        cursor.execute(sql, parameters if order is None else tuple(parameters[name] for name in order))
+        cursor.close()
     except connection.dialect.loaded_dbapi.Error as error:
-        raise driver_error(connection, error, _BIND_SCOPE_DIRECT, cursor) from error
+        raise driver_error(connection, error, sql, cursor) from error
