@@ -90,23 +90,30 @@ def values_cursor(connection: sa.Connection) -> Any:
 
 
 def execute_values(connection: sa.Connection, cursor: Any, sql: str, values: Sequence[Sequence[Any]],
-                   template: str | None = None, *, fetch: bool = False) -> list[Any]:
+                   template: str | None = None, *, fetch: bool = False, constants: Sequence[Any] = ()) -> list[Any]:
     """Run `sql`, whose one `%s` stands for a VALUES list, with `values` as that list's items: one
     statement, on a cursor from `values_cursor`. `template` is one item with a `%s` per value (and
     casts if need be). The rows RETURNING sends back with `fetch`; `cursor.rowcount` then counts the
     rows written. psycopg2 renders the values into the statement (`execute_values`); psycopg 3 has
     no such helper, so the statement gets a numbered placeholder per value and the values go bound
     beside it (at most 65,535 a statement: a batch of 1,000 rows of Portside's widest table binds
-    26,000). A driver error is raised as `Connection.execute` raises it (`driver_error`)."""
+    26,000). `constants`: values the statement takes once, not once per item, written in `sql` as
+    `{0}`, `{1}`, ... (with their casts): psycopg2 gets them rendered into the statement, psycopg 3
+    bound before the items. A driver error is raised as `Connection.execute` raises it (`driver_error`)."""
     try:
         if is_psycopg2(connection):
             import psycopg2.extras
 
+            if constants:  # a rendered `%` would read as a placeholder to execute_values: doubled
+                sql = sql.format(*(cursor.mogrify("%s", (constant,)).decode().replace("%", "%%")
+                                   for constant in constants))
             # page_size keeps the batch one statement; fetch gathers what RETURNING sends back.
             return cast(list[Any], psycopg2.extras.execute_values(
                 cursor, sql, values, template=template, page_size=len(values), fetch=fetch))
-        items = _numbered_values(template or _plain_item(len(values[0])), len(values))
-        cursor.execute(sql.replace("%s", items, 1), list(chain.from_iterable(values)))
+        first = len(constants)
+        items = _numbered_values(template or _plain_item(len(values[0])), len(values), first)
+        statement = sql.format(*(f"${position + 1}" for position in range(first))) if constants else sql
+        cursor.execute(statement.replace("%s", items, 1), [*constants, *chain.from_iterable(values)])
         return cast(list[Any], cursor.fetchall()) if fetch else []
     except connection.dialect.loaded_dbapi.Error as error:
         raise driver_error(connection, error, sql, cursor) from error
@@ -118,13 +125,15 @@ def _plain_item(width: int) -> str:
 
 
 @lru_cache(maxsize=256)
-def _numbered_values(item: str, count: int) -> str:
-    """`count` copies of `item`, its `%s` numbered on from one copy to the next: `($1, $2), ($3, $4)`.
-    A batch is one of a few sizes (the batch size, then the remainder): each list is built once."""
+def _numbered_values(item: str, count: int, first: int = 0) -> str:
+    """`count` copies of `item`, its `%s` numbered on from one copy to the next, after the `first`
+    numbers: `($1, $2), ($3, $4)`. A batch is one of a few sizes (the batch size, then the
+    remainder): each list is built once."""
     pieces = item.split("%s")
     width = len(pieces) - 1
     return ", ".join(
-        pieces[0] + "".join(f"${row * width + position + 1}{pieces[position + 1]}" for position in range(width))
+        pieces[0] + "".join(f"${first + row * width + position + 1}{pieces[position + 1]}"
+                            for position in range(width))
         for row in range(count)
     )
 

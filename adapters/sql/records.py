@@ -137,6 +137,12 @@ def _insert_one_statement(table: sa.Table, dialect: str) -> Any:
 
 
 @cache
+@cache
+def _column_names(table: sa.Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.columns)
+
+
+@cache
 def _has_unique_key(table: sa.Table) -> bool:
     """A unique constraint or index besides the primary key."""
     return any(index.unique for index in table.indexes) or any(
@@ -171,7 +177,7 @@ class SqlRecordStore(RecordStore[E]):
         self.table = table
         self._connection = connection
         self._guard = guard
-        self._columns = [column.name for column in table.columns]
+        self._columns = _column_names(table)  # a store is made per unit of work: worked out once
         self._copy_threshold = copy_threshold
         # Partial unique indexes count too: a violation would abort the PostgreSQL transaction.
         self._update_may_clash = bool(schema.unique_keys) or _has_unique_key(table)

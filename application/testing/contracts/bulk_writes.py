@@ -155,6 +155,28 @@ class BulkWriteContract:
             _read_back(events, uow.events.get_by_id)
             assert [uow.events.get_by_idempotency_key(e.idempotency_key) for e in events] == events
 
+    @pytest.mark.parametrize("shared", [False, True], ids=["values differ", "values shared"])
+    def test_a_bulk_update_keeps_every_value(self, reliability_uow: ReliabilityUnitOfWorkFactory,
+                                             tenants: tuple[uuid.UUID, uuid.UUID], shared: bool) -> None:
+        """Many rows updated in one call, each with its own values or all with the same ones (a backend
+        may send a value the rows share once): awkward text, `%` and braces included, read back equal."""
+        acme, _ = tenants
+        flow = new_workflow(acme, "flow", 0)
+        texts = [*AWKWARD, "100% sure", "%s and %(name)s", "{0} {} {{x}}", "%%", "ends with %"]
+        incidents = [new_incident(acme, flow.id, f"sig {i}", i, title="100% %s {0} \\ 'x'" if shared else texts[i],
+                                  correlation_id=None if shared else optional_text(i),
+                                  severity=list(Severity)[0 if shared else i % len(Severity)])
+                     for i in range(len(texts))]
+        with reliability_uow.for_tenant(acme) as uow:
+            uow.workflows.create(flow)
+            uow.incidents.bulk_create(incidents)
+        times = [[stamp(0)] * (1 if shared else 1 + i % 3) for i in range(len(incidents))]
+        with reliability_uow.for_tenant(acme) as uow:
+            counted = uow.incidents.record_events_many(list(zip(incidents, times, strict=True)))
+        assert [incident.event_count for incident in counted] == [1 + len(found) for found in times]
+        with reliability_uow.for_tenant(acme) as uow:
+            _read_back(counted, uow.incidents.get_by_id)
+
     def test_processing_tables_keep_every_value(self, processing_uow: ProcessingUnitOfWorkFactory) -> None:
         org = uuid.uuid4()
         purchases = [new_purchase(org, f"p_kind_{i}", i, name=f"{awkward(i)} {i}", auto=i % 2 == 0,
