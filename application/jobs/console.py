@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import signal
@@ -61,6 +62,11 @@ def run_worker(container: Any, args: Any) -> int:
     signal.signal(signal.SIGINT, stop)
     logging.getLogger("portside.jobs").info("worker %s serving queue %s with %d threads", settings.worker_id,
                                             settings.queue_name, settings.concurrency)
+    # Everything made so far (the container, the tables, the models' validators) lives as long as
+    # the process: kept out of the collector's generations, a collection looks only at what the
+    # jobs allocate (about a tenth less CPU per job in the drain bench).
+    gc.collect()
+    gc.freeze()
     counts = worker.run()
     logging.getLogger("portside.jobs").info("worker %s stopped: %s", settings.worker_id, counts)
     return 0
