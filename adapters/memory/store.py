@@ -24,7 +24,7 @@ from typing import Any
 
 from adapters.memory.references import Link, cascade, check_parents, conflicting_parents
 from domain.shared.entity import Entity
-from domain.shared.errors import ConcurrencyConflict, Conflict, StorageUnavailable
+from domain.shared.errors import ConcurrencyConflict, Conflict, StorageTimeout, StorageUnavailable
 from ports.records import RecordSchema, taken_detail
 
 _DELETED: Any = object()
@@ -214,7 +214,7 @@ class MemoryTransaction:
                 raise StorageUnavailable(f"{rules.entity}: deadlock between two inserting transactions")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise StorageUnavailable(f"{rules.entity}: timed out waiting for another transaction's insert")
+                raise StorageTimeout(f"{rules.entity}: timed out waiting for another transaction's insert")
             database.waiting[id(self)] = blocker
             try:
                 database.ended.wait(remaining)

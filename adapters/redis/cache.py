@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from adapters.caching.tier import Entry, Now, ReadCounts, Tier
+from adapters.redis.client import redis_unavailable
 from domain.caching.values import decode
 from domain.shared.errors import StorageUnavailable, ValidationError
 from ports.health import HealthReport
@@ -76,7 +77,7 @@ def redis_errors(what: str) -> Iterator[None]:
             raise ValidationError("by", f"Redis counters stay within +-{MAX_EXACT_INTEGER}") from None
         raise StorageUnavailable(f"redis {what}: {error}") from error
     except redis.RedisError as error:
-        raise StorageUnavailable(f"redis {what}: {error}") from error
+        raise redis_unavailable(f"redis {what}", error) from error
 
 
 def _entry(raw: bytes | str) -> Entry:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from domain.shared.errors import StorageUnavailable
+from domain.shared.errors import ConnectionLost, StorageTimeout, StorageUnavailable
 from ports.health import HealthReport
 
 if TYPE_CHECKING:
@@ -75,4 +75,15 @@ def ping_or_raise(client: redis.Redis) -> None:
     try:
         client.ping()
     except redis.RedisError as error:
-        raise StorageUnavailable(f"redis: {error}") from error
+        raise redis_unavailable("redis", error) from error
+
+
+def redis_unavailable(what: str, error: Exception) -> StorageUnavailable:
+    """Portside's error for a Redis client's: its timeouts and lost connections told apart."""
+    import redis
+
+    if isinstance(error, redis.TimeoutError):
+        return StorageTimeout(f"{what}: {error}")
+    if isinstance(error, redis.ConnectionError):
+        return ConnectionLost(f"{what}: {error}")
+    return StorageUnavailable(f"{what}: {error}")

@@ -8,16 +8,21 @@ from sqlalchemy import exc
 
 from domain.shared.errors import (
     Conflict,
+    ConnectionLost,
     PortsideError,
     StorageError,
+    StorageTimeout,
     StorageUnavailable,
     Unsupported,
     ValidationError,
 )
 
-# SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, cancelled,
-# connection failures, admin shutdown.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
+# SQLSTATEs that mean "try again": serialization failure and deadlock; a wait past its limit (lock
+# timeout, statement timeout); a connection lost (admin or crash shutdown, cannot connect now, and
+# the 08 class).
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}
+_TIMEOUT_SQLSTATES = {"55P03", "57014"}
+_CONNECTION_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 
 def sqlstate(driver_error: BaseException | None) -> str | None:
@@ -35,18 +40,27 @@ def translate(error: exc.SQLAlchemyError, entity: str) -> PortsideError:
     if isinstance(error, exc.DataError):
         return ValidationError("input", _first_line(error))
     if isinstance(error, exc.TimeoutError):  # the pool had no connection to give in time
-        return StorageUnavailable(f"connection pool exhausted: {error}")
+        return StorageTimeout(f"connection pool exhausted: {error}")
     if isinstance(error, exc.DBAPIError):
         if _sqlstate(error) == "0A000":  # feature_not_supported: an append-only table's trigger
             return Unsupported(f"{entity}: {_first_line(error)}")
         if _looks_like_missing_schema(error):
             return StorageError(f"{_first_line(error)}: run `portside init` to create the schema")
         state = _sqlstate(error)
-        if error.connection_invalidated or isinstance(error, exc.OperationalError) or (
-            state is not None and (state in _TRANSIENT_SQLSTATES or state.startswith("08"))
-        ):
+        if state in _TIMEOUT_SQLSTATES or (state is None and _says_locked(error)):
+            return StorageTimeout(_first_line(error))
+        if state in _TRANSIENT_SQLSTATES:
             return StorageUnavailable(_first_line(error))
+        if error.connection_invalidated or isinstance(error, exc.OperationalError) or (
+            state is not None and (state in _CONNECTION_SQLSTATES or state.startswith("08"))
+        ):
+            return ConnectionLost(_first_line(error))
     return StorageError(f"{entity}: {_first_line(error)}")
+
+
+def _says_locked(error: exc.DBAPIError) -> bool:
+    """SQLite's busy timeout ran out ("database is locked"): it has no SQLSTATE."""
+    return "database is locked" in str(error.orig)
 
 
 def _looks_like_missing_schema(error: exc.DBAPIError) -> bool:

@@ -75,6 +75,14 @@ class StorageUnavailable(StorageError):  # noqa: N818
     """A transient storage failure (connection lost, timeout, serialization). Safe to retry."""
 
 
+class ConnectionLost(StorageUnavailable):
+    """The storage could not be reached, or the connection to it broke (refused, reset, shut down)."""
+
+
+class StorageTimeout(StorageUnavailable):
+    """A wait ran past its limit: a statement's timeout, a lock wait, the pool's wait for a connection."""
+
+
 class UnitOfWorkInactive(PortsideError):  # noqa: N818
     """A repository was used outside its unit of work's `with` block."""
 
@@ -89,3 +97,19 @@ class CommitOutcomeUnknown(StorageUnavailable):
     """The connection died during COMMIT: the work may have landed or not, and nobody can say which.
     Retrying is safe only for idempotent work: read back what the work wrote (by its id or key)
     before doing it again. The use cases that Portside documents as idempotent do that themselves."""
+
+
+# The names the specifications' examples catch, for code written from them:
+# `except NotFoundError`, `except DatabaseConnectionError`...
+RepositoryError = PortsideError
+"""Spec 004: any error of the repository layer."""
+NotFoundError = NotFound
+"""Spec 004 (`get_by_id_or_raise`)."""
+RecordNotFoundError = NotFound
+"""Spec 000."""
+ConflictError = Conflict
+"""Spec 004: a constraint refused the write."""
+DatabaseConnectionError = ConnectionLost
+"""Spec 000: retry, or fail gracefully."""
+DatabaseTimeoutError = StorageTimeout
+"""Spec 000: retry with backoff."""

@@ -17,7 +17,14 @@ from adapters.rules.tenancy import tenancy_units
 from adapters.sql.backend import SqlBackend
 from adapters.sql.records import SqlRecordStore
 from application.testing.contracts.tenancy import tenant
-from domain.shared.errors import CommitOutcomeUnknown, StorageUnavailable
+from domain.shared.errors import (
+    CommitOutcomeUnknown,
+    ConnectionLost,
+    DatabaseConnectionError,
+    DatabaseTimeoutError,
+    StorageTimeout,
+    StorageUnavailable,
+)
 from ports.tenancy import TenancyUnitOfWork, TenancyUnitOfWorkFactory
 from tests.conftest import copying_from, on_driver, on_each_postgres_driver
 from tests.servers import PostgresServer
@@ -56,11 +63,12 @@ def test_a_connection_lost_inside_a_bulk_insert_keeps_the_real_cause(
     postgres_storage: SqlBackend, postgres_admin_engine: sa.Engine, path: str
 ) -> None:
     postgres_uow = tenancy_units(copying_from(postgres_storage, 2 if path == "COPY" else 4))
-    with pytest.raises(StorageUnavailable) as raised, postgres_uow.system() as uow:
+    with pytest.raises(ConnectionLost) as raised, postgres_uow.system() as uow:
         pid = _connection(uow).execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
         with postgres_admin_engine.connect() as admin:
             admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         uow.tenants.bulk_create([tenant(f"Tenant {i}", f"tenant-{i}") for i in range(3)])
+    assert isinstance(raised.value, DatabaseConnectionError)  # spec 000's name for it
     chain = []
     error: BaseException | None = raised.value
     while error is not None:
@@ -85,13 +93,54 @@ def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres_serve
     try:
         units = tenancy_units(SqlBackend(database))
         started = time.monotonic()
-        with pytest.raises(StorageUnavailable), units.system() as uow, translated("probe"):
+        with pytest.raises(StorageTimeout) as raised, units.system() as uow, translated("probe"):
             _connection(uow).execute(sa.text("SELECT pg_sleep(5)"))  # translated as every adapter call is
         assert time.monotonic() - started < 3
+        # Spec 000's name for it, and still the transient kind every retry catches.
+        assert isinstance(raised.value, DatabaseTimeoutError) and isinstance(raised.value, StorageUnavailable)
+        assert not isinstance(raised.value, DatabaseConnectionError)
         with units.system() as uow:  # the connection goes on serving
             assert uow.tenants.count() >= 0
     finally:
         database.dispose()
+
+
+@on_each_postgres_driver
+def test_a_lock_wait_past_its_limit_is_a_timeout_and_nothing_is_written(
+    postgres_uow: TenancyUnitOfWorkFactory,
+) -> None:
+    """A row another transaction holds, waited for past `lock_timeout`: `StorageTimeout` (spec 000's
+    `DatabaseTimeoutError`), not a lost connection; the waiter's own write is rolled back."""
+    from adapters.sql.errors import translated
+
+    with postgres_uow.system() as uow:
+        uow.tenants.create(tenant("Held", "held"))
+    raised: list[BaseException] = []
+    holding, done = threading.Event(), threading.Event()
+
+    def waiter() -> None:
+        holding.wait(10)
+        try:
+            with postgres_uow.system() as uow, translated("probe"):
+                uow.tenants.create(tenant("Waiter", "waiter"))
+                _connection(uow).execute(sa.text("SET LOCAL lock_timeout = '100ms'"))
+                _connection(uow).execute(sa.text("SELECT id FROM tenants WHERE slug = 'held' FOR UPDATE"))
+        except BaseException as error:  # the thread hands whatever it met to the test
+            raised.append(error)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    with postgres_uow.system() as uow:
+        _connection(uow).execute(sa.text("SELECT id FROM tenants WHERE slug = 'held' FOR UPDATE"))
+        holding.set()
+        assert done.wait(10)
+    thread.join()
+    assert len(raised) == 1 and isinstance(raised[0], StorageTimeout), raised
+    assert isinstance(raised[0], DatabaseTimeoutError) and not isinstance(raised[0], ConnectionLost)
+    with postgres_uow.system() as uow:
+        assert uow.tenants.get_by_slug("waiter") is None
 
 
 def test_the_timeouts_are_settings() -> None:

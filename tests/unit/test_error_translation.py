@@ -9,7 +9,15 @@ from adapters.rules.tenancy import tenancy_units
 from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import translate
-from domain.shared.errors import Conflict, StorageError, StorageUnavailable, Unsupported, ValidationError
+from domain.shared.errors import (
+    Conflict,
+    ConnectionLost,
+    StorageError,
+    StorageTimeout,
+    StorageUnavailable,
+    Unsupported,
+    ValidationError,
+)
 
 
 class _DriverError(Exception):
@@ -25,10 +33,11 @@ def _wrap(cls: type[exc.DBAPIError], message: str, pgcode: str | None = None) ->
 def test_translation_table() -> None:
     assert isinstance(translate(_wrap(exc.IntegrityError, "duplicate key", "23505"), "Tenant"), Conflict)
     assert isinstance(translate(_wrap(exc.DataError, "invalid input", "22P02"), "Tenant"), ValidationError)
-    assert isinstance(translate(_wrap(exc.OperationalError, "server closed the connection"), "T"), StorageUnavailable)
+    assert isinstance(translate(_wrap(exc.OperationalError, "server closed the connection"), "T"), ConnectionLost)
+    assert isinstance(translate(_wrap(exc.OperationalError, "database is locked"), "T"), StorageTimeout)
     assert isinstance(translate(_wrap(exc.DBAPIError, "could not serialize", "40001"), "T"), StorageUnavailable)
     assert isinstance(translate(_wrap(exc.DBAPIError, "deadlock detected", "40P01"), "T"), StorageUnavailable)
-    assert isinstance(translate(exc.TimeoutError("QueuePool limit"), "T"), StorageUnavailable)
+    assert isinstance(translate(exc.TimeoutError("QueuePool limit"), "T"), StorageTimeout)
     missing = translate(_wrap(exc.ProgrammingError, 'relation "tenants" does not exist', "42P01"), "T")
     assert type(missing) is StorageError and "portside init" in str(missing)
     sqlite_missing = translate(_wrap(exc.OperationalError, "no such table: tenants"), "T")
@@ -53,7 +62,8 @@ def test_an_append_only_refusal_is_unsupported() -> None:
 
 
 @pytest.mark.parametrize(("sqlstate", "expected"), [
-    ("40001", StorageUnavailable), ("40P01", StorageUnavailable), ("57014", StorageUnavailable),
+    ("40001", StorageUnavailable), ("40P01", StorageUnavailable), ("57014", StorageTimeout),
+    ("55P03", StorageTimeout), ("57P01", ConnectionLost), ("08006", ConnectionLost),
     ("0A000", Unsupported), ("42P01", StorageError),
 ])
 def test_psycopg_3_errors_carry_their_sqlstate_under_its_own_name(sqlstate: str, expected: type[Exception]) -> None:
