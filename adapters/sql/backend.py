@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 import sqlalchemy as sa
 
 from adapters.records.store import RecordStore
-from adapters.sql import tables
+from adapters.sql import explicit_begin, tables
 from adapters.sql.database import SqlDatabase
 from adapters.sql.errors import sqlstate, translated
 from adapters.sql.records import SqlRecordStore
@@ -27,6 +27,9 @@ E = TypeVar("E", bound=Entity)
 class SqlTransaction:
     connection: sa.Connection
     root: sa.RootTransaction
+    explicit: bool = False
+    """Begun by `explicit_begin.begin_bound` (BEGIN and the binding in one round trip): COMMIT and
+    ROLLBACK are sent by it too, and the connection is released by it."""
 
 
 class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
@@ -47,24 +50,32 @@ class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
         return SqlRecordStore(schema, tables.metadata.tables[schema.table], transaction.connection, scope, guard,
                               copy_threshold=self.database.copy_threshold)
 
-    def _start(self, connection: sa.Connection, scope: TenantScope) -> sa.RootTransaction:
+    def _start(self, connection: sa.Connection, scope: TenantScope) -> tuple[sa.RootTransaction, bool]:
+        """The transaction begun, and whether explicitly (`explicit_begin`)."""
         root = connection.begin()
-        if self.database.uses_row_level_security:
-            bind_scope(connection, scope)
-        return root
+        if not self.database.uses_row_level_security:
+            return root, False
+        if explicit_begin.can_begin_explicitly(connection, scope):
+            explicit_begin.begin_bound(connection, scope)
+            return root, True
+        bind_scope(connection, scope)
+        return root, False
 
     def begin(self, scope: TenantScope) -> SqlTransaction:
         with translated("unit of work"):
             connection = self.database.engine.connect()
             try:
-                return SqlTransaction(connection, self._start(connection, scope))
+                return SqlTransaction(connection, *self._start(connection, scope))
             except BaseException:
+                explicit_begin.release(connection)
                 connection.close()
                 raise
 
     def commit(self, transaction: SqlTransaction) -> None:
         try:
             with translated("unit of work"):
+                if transaction.explicit:
+                    explicit_begin.finish(transaction.connection, "COMMIT")
                 transaction.root.commit()
         except StorageUnavailable as error:
             state = sqlstate(getattr(error.__cause__, "orig", None))
@@ -76,14 +87,18 @@ class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
 
     def rollback(self, transaction: SqlTransaction) -> None:
         with translated("unit of work"):
+            if transaction.explicit:
+                explicit_begin.finish(transaction.connection, "ROLLBACK")
             transaction.root.rollback()
 
     def restart(self, transaction: SqlTransaction, scope: TenantScope) -> None:
         with translated("unit of work"):
-            transaction.root = self._start(transaction.connection, scope)
+            transaction.root, transaction.explicit = self._start(transaction.connection, scope)
 
     def close(self, transaction: SqlTransaction) -> None:
         with translated("unit of work"):
+            if transaction.explicit:
+                explicit_begin.release(transaction.connection)
             transaction.connection.close()  # rolls back anything left and returns it to the pool
 
     def savepoint(self, transaction: SqlTransaction) -> sa.NestedTransaction:
