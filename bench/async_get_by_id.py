@@ -195,8 +195,8 @@ NOTES = f"""
 - One PostgreSQL server, the application role (row-level security on). {TASKS} tasks on one event
   loop, each doing its lookups one after another, each lookup in its own unit of work of the jobs
   context (`async with container.async_jobs_unit_of_work().for_tenant(t) as uow: await
-  uow.jobs.get_by_id(id)`: BEGIN, the tenant's `set_config`, the `SELECT`, COMMIT, through
-  SQLAlchemy's asyncpg dialect and the greenlet runner). Pools of {POOL} connections on every side.
+  uow.jobs.get_by_id(id)`: BEGIN with the tenant's `set_config` as one query, the `SELECT`,
+  COMMIT, through SQLAlchemy's asyncpg dialect and the greenlet runner). Pools of {POOL} connections on every side.
 - Baseline: an asyncpg pool, per lookup `async with pool.acquire(), connection.transaction()`, the
   same `set_config` and `SELECT * ... WHERE id = $1 AND tenant_id = $2`.
 - Sync: Portside's sync face (psycopg2) on a `ThreadPoolExecutor` of {TASKS} threads, the same lookups.

@@ -608,9 +608,10 @@ def notes(jobs: int, latency_jobs: int) -> str:
   line per job to a log file), as the application role (row-level security on, system scope for the
   claim). The `noop` handler never opens `context.uow`, so its jobs are acknowledged a batch at a
   time (`complete_many`, fenced by worker id and attempt) in the transaction of the next claim: per
-  batch one transaction of 5 round trips (BEGIN, the scope binding, the acknowledgement, the claim,
-  COMMIT) against the loop's 8. Enqueue: `EnqueueJob.many` (`create_jobs`: one COPY into a staging
-  table and one `INSERT ... SELECT` in one unit of work, then one NOTIFY).
+  batch one transaction of 4 round trips (BEGIN with the scope binding as one query, the
+  acknowledgement, the claim, COMMIT) against the loop's 8. Enqueue: `EnqueueJob.many`
+  (`create_jobs`: one COPY into a staging table and one `INSERT ... SELECT` in one unit of work,
+  then one NOTIFY).
 - pgqueuer {_version("pgqueuer")}: `QueueManager(Queries(AsyncpgDriver(asyncpg connection)))`, a no-op
   `async` entrypoint, `run(batch_size={BATCH})` (its jobs run as asyncio tasks of one event loop; the
   acknowledgements are buffered and written in batches, the completed job moved to `pgqueuer_log`),
