@@ -14,7 +14,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.asynchronous.awaited import AwaitedCacheProvider
+from adapters.asynchronous.awaited import AwaitedCacheProvider, AwaitedMetricsFactory
 from adapters.asynchronous.runners import DirectRunner, GreenletRunner, ThreadLaneRunner
 from adapters.asynchronous.sql import AsyncSqlDatabase, async_database_url
 from adapters.asynchronous.transaction_manager import AsyncBackendTransactionManager
@@ -283,11 +283,21 @@ def _async_cache(container: Container) -> AwaitedCacheProvider:
     return AwaitedCacheProvider(container.cache(), container.greenlet_runner())
 
 
+def _async_metrics(container: Container) -> AwaitedMetricsFactory:
+    """The metrics repositories awaited, on the runner their store needs: SQL on the async engine
+    through greenlets, Prometheus (a sync HTTP client) on the thread lanes, memory on the loop."""
+    kind = container.settings().metrics_store_backend
+    if kind == "sql":  # the sync SQL engine is never opened for it
+        return AwaitedMetricsFactory(container.async_twin().metrics_repository(), container.greenlet_runner())
+    runner: SyncRunner = container.thread_lanes() if kind == "prometheus" else container.direct_runner()
+    return AwaitedMetricsFactory(container.metrics_repository(), runner)
+
+
 async def shutdown_async(container: Container) -> None:
     """Close what the async face opened on the running loop (its SQL pool, the cache's Redis
     connections), then the container's resources: the end of an async service's lifespan."""
     settings = container.settings()
-    if settings.default_backend == "sql" or "sql" in settings.cache_tier_list:
+    if "sql" in (settings.default_backend, settings.metrics_store_backend) or "sql" in settings.cache_tier_list:
         await container.async_sql_database().dispose()
     if "redis" in settings.cache_tier_list:
         await container.cache_redis_client().aclose()
@@ -509,6 +519,8 @@ class Container(containers.DeclarativeContainer):
     async_transaction_manager = providers.Singleton(_async_transaction_manager, __self__)
     async_cache = providers.Singleton(_async_cache, __self__)
     """The `CacheProvider` awaited: `await container.async_cache().for_tenant(t).get(key)`."""
+    async_metrics_repository = providers.Singleton(_async_metrics, __self__)
+    """The metrics repositories awaited: `await container.async_metrics_repository().for_tenant(t).save(c)`."""
     # -- end of the async face ------------------------------------------------------------------
 
 

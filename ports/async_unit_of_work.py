@@ -72,6 +72,25 @@ class AsyncCacheProvider(ABC):
     def system(self) -> AsyncCache: ...
 
 
+class AsyncMetricsRepository(ABC):
+    """The `MetricsRepository` port (`ports/metrics.py`) awaited: `await metrics.save(collector)`,
+    `await metrics.query_time_series(name, range)`, `await metrics.query_latest(name)`,
+    `await metrics.get_percentile(name, 95, range)`, each the sync method run by a runner."""
+
+    @abstractmethod
+    def __getattr__(self, name: str) -> Any: ...
+
+
+class AsyncMetricsRepositoryFactory(ABC):
+    """The `MetricsRepositoryFactory` port awaited: a tenant's metrics, or the platform's own."""
+
+    @abstractmethod
+    def for_tenant(self, tenant: object) -> AsyncMetricsRepository: ...
+
+    @abstractmethod
+    def system(self) -> AsyncMetricsRepository: ...
+
+
 class AsyncUnitOfWork(ABC, Generic[U]):
     """A transaction bound to one tenant (or the system scope), owned by the task that entered it:
     another task using it while active gets `UnitOfWorkNotOwned`, a repository kept after its block

@@ -31,6 +31,8 @@ from domain.shared.scope import TenantScope
 from ports.async_unit_of_work import (
     AsyncCache,
     AsyncCacheProvider,
+    AsyncMetricsRepository,
+    AsyncMetricsRepositoryFactory,
     AsyncRepository,
     AsyncTransaction,
     AsyncTransactionManager,
@@ -38,6 +40,7 @@ from ports.async_unit_of_work import (
     AsyncUnitOfWorkFactory,
 )
 from ports.caching import Cache, CacheProvider
+from ports.metrics import MetricsRepository, MetricsRepositoryFactory
 from ports.transactions import Transaction, TransactionManager
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -257,12 +260,13 @@ class BridgedTransactionManager(TransactionManager):
 
 
 class BridgedCache:
-    """An awaited cache driven from sync code: each method awaits the `AsyncCache`'s on the caller's
-    task; its plain attributes (`namespace`) as they are."""
+    """An awaited cache (or any awaited port object: a metrics repository) driven from sync code:
+    each method awaits the awaited object's on the caller's task; its plain attributes (`namespace`)
+    as they are."""
 
     __slots__ = ("_bridge", "_cache")
 
-    def __init__(self, cache: AsyncCache, bridge: SyncBridge) -> None:
+    def __init__(self, cache: AsyncCache | AsyncMetricsRepository, bridge: SyncBridge) -> None:
         self._cache = cache
         self._bridge = bridge
 
@@ -295,3 +299,18 @@ class BridgedCacheProvider(CacheProvider):
 
     def close(self) -> None:
         """The awaited provider's tiers belong to whoever made them: they close them."""
+
+
+class BridgedMetricsFactory(MetricsRepositoryFactory):
+    """A sync `MetricsRepositoryFactory` over an awaited one, for the metrics contract on the async face."""
+
+    def __init__(self, factory: AsyncMetricsRepositoryFactory, bridge: SyncBridge) -> None:
+        self._factory = factory
+        self._bridge = bridge
+
+    def for_tenant(self, tenant: object) -> MetricsRepository:
+        # Answers every `MetricsRepository` call through the bridge: typed as the port it stands for.
+        return cast(MetricsRepository, BridgedCache(self._factory.for_tenant(tenant), self._bridge))
+
+    def system(self) -> MetricsRepository:
+        return cast(MetricsRepository, BridgedCache(self._factory.system(), self._bridge))

@@ -393,3 +393,31 @@ def test_a_cancellation_during_the_end_of_a_block_waits_for_it_then_is_raised(
                 raise InjectedFailure
 
     assert sql_face.run(lambda: _cancelled(sql_face, writer, began.wait(), acme)) == kept
+
+
+@pytest.mark.parametrize("where", ["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_container_awaits_the_metrics_repositories(where: str, request: pytest.FixtureRequest) -> None:
+    """`container.async_metrics_repository()`: spec 002's repository awaited, on the async engine
+    for SQL (the sync pool is never opened), tenant-labelled as on the sync face."""
+    from application.container import build_container, shutdown_async
+    from application.settings import Settings
+    from domain.metrics.collector import MetricsCollector
+
+    url = "memory://" if where == "memory" else request.getfixturevalue("postgres_server").app_url
+    if where == "postgres":
+        request.getfixturevalue("postgres_database")  # the session's schema, migrated
+    container = build_container(Settings(database_url=url))
+    acme, globex = uuid.uuid4(), uuid.uuid4()
+
+    async def scenario() -> tuple[float | None, float | None, bool]:
+        metrics = container.async_metrics_repository()
+        collector = MetricsCollector()
+        collector.set_gauge("queue_depth", 3.0, {"queue": "jobs"})
+        await metrics.for_tenant(acme).save(collector)
+        mine = await metrics.for_tenant(acme).query_latest("queue_depth", {"queue": "jobs"})
+        theirs = await metrics.for_tenant(globex).query_latest("queue_depth", {"queue": "jobs"})
+        sync_pool_opened = bool(container.sql_database.initialized)
+        await shutdown_async(container)
+        return mine, theirs, sync_pool_opened
+
+    assert asyncio.run(scenario()) == (3.0, None, False)
