@@ -47,9 +47,14 @@ class CrudRepository(ABC, Generic[E, F]):
         return found
 
     @abstractmethod
-    def update(self, entity: E) -> E:
+    def update(self, entity: E | uuid.UUID, updates: Mapping[str, Any] | None = None) -> E:
         """Store `entity` if the stored version still equals `entity.version`; return it at the next
-        version. A stale version raises `ConcurrencyConflict`, a missing row `NotFound`."""
+        version. A stale version raises `ConcurrencyConflict`, a missing row `NotFound`.
+
+        Spec 004's form, `update(entity_id, updates)`: the stored record with `updates` (field names
+        to values, or a pydantic model's set fields) applied and validated, `updated_at` now, stored
+        the same way. The identity (`id`, the tenant, `created_at`, `version`) is not updatable:
+        naming it, or a field the record does not have, is a `ValidationError` and writes nothing."""
 
     @abstractmethod
     def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:

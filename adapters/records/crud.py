@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar, cast
+
+from pydantic import BaseModel
 
 from adapters.clock import SystemClock
 from adapters.records.references import ReferenceCheck
@@ -122,10 +124,32 @@ class Crud(Generic[E, F]):
             raise NotFound(self.entity_name, entity_id)
         return found
 
-    def update(self, entity: E) -> E:
-        checked = self._checked(entity)
+    def update(self, entity: E | uuid.UUID, updates: Mapping[str, Any] | None = None) -> E:
+        checked = self._checked(self._updated(entity, updates))
         self._referenced([checked])
         return self._store.update(checked)
+
+    def _updated(self, entity: Any, updates: Any) -> E:
+        """`entity` itself (`update(entity)`), or, for spec 004's `update(entity_id, updates)`, the
+        stored record with the updates applied and validated (`evolve`) and `updated_at` now."""
+        if updates is None:
+            return cast(E, entity)
+        if isinstance(updates, BaseModel):
+            changes = updates.model_dump(exclude_unset=True)
+        elif isinstance(updates, Mapping):
+            changes = {str(name): value for name, value in updates.items()}
+        else:
+            raise ValidationError("updates", f"expected a mapping of field names to values, got "
+                                             f"{type(updates).__name__}")
+        identity = {"id", "created_at", "version", "updated_at", self._schema.scope_field}
+        named = sorted(set(changes) & identity)
+        if named:
+            raise ValidationError(named[0], f"a {self.entity_name}'s {named[0]} cannot be updated")
+        unknown = sorted(set(changes) - set(self._schema.model.model_fields))
+        if unknown:
+            raise ValidationError(unknown[0], f"is not a field of {self.entity_name}")
+        current = self.get_by_id_or_raise(entity)
+        return current.evolve(**changes, updated_at=max(self._clock.now(), current.updated_at))
 
     def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> None:
         self._store.delete(parse_id(entity_id), optional_version(expected_version))
@@ -166,7 +190,7 @@ class AppendOnlyCrud(Crud[E, F]):
     """Events, decisions, audit logs: never changed or removed (PostgreSQL's triggers refuse it to
     raw SQL as well)."""
 
-    def update(self, entity: Any) -> NoReturn:
+    def update(self, entity: Any, updates: Mapping[str, Any] | None = None) -> NoReturn:
         raise Unsupported(f"{self.entity_name} records are append-only: they cannot be updated")
 
     def delete(self, entity_id: uuid.UUID, expected_version: int | None = None) -> NoReturn:

@@ -43,8 +43,9 @@ class PurchasedProcessors(Crud[PurchasedProcessor, PurchasedProcessorFilter], Pu
         self._changed = changed
         self._removed = removed
 
-    def update(self, entity: PurchasedProcessor) -> PurchasedProcessor:
-        stored = super().update(entity)
+    def update(self, entity: PurchasedProcessor | uuid.UUID,
+               updates: Mapping[str, Any] | None = None) -> PurchasedProcessor:
+        stored = super().update(entity, updates)
         self._changed(stored)
         return stored
 
@@ -73,8 +74,9 @@ class UnderwritingProcessors(Crud[UnderwritingProcessor, UnderwritingProcessorFi
             raise ValidationError("entities", f"expected a list, got {type(entities).__name__}")
         return super().bulk_create([self._resolve(self._checked(entity)) for entity in entities])
 
-    def update(self, entity: UnderwritingProcessor) -> UnderwritingProcessor:
-        stored = super().update(self._resolve(self._checked(entity)))
+    def update(self, entity: UnderwritingProcessor | uuid.UUID,
+               updates: Mapping[str, Any] | None = None) -> UnderwritingProcessor:
+        stored = super().update(self._resolve(self._checked(self._updated(entity, updates))))
         self._config_changed([stored.id])
         return stored
 

@@ -76,6 +76,31 @@ class JobsContract:
         assert stored.metadata == {"project": "test"} and stored.workspace_id == "workspace_123"
         assert stored.scheduled_at == jobs_clock.now() and stored.tenant_id == TENANT_A
 
+    def test_update_by_id_applies_the_updates_and_refuses_the_identity(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                     jobs_clock: MovableClock) -> None:
+        """Spec 004's write-through `job_repo.update(job_id, updates)`: the stored job with the
+        updates validated, `updated_at` now; identity, unknown fields and bad values refused, nothing
+        written; another tenant's job is not found."""
+        [job] = queue_jobs(jobs_uow, jobs_clock, 1)
+        jobs_clock.advance(timedelta(seconds=5))
+        with jobs_uow.for_tenant(TENANT_A) as uow:
+            updated = uow.jobs.update(job.id, {"metadata": {"project": "renamed"}, "priority": 7})
+        assert (updated.metadata, updated.priority, updated.version) == ({"project": "renamed"}, 7, job.version + 1)
+        assert updated.updated_at == jobs_clock.now() and updated.created_at == job.created_at
+        bad: list[tuple[Any, Any, str]] = [
+            (job.id, {"tenant_id": TENANT_B}, "tenant_id"), (job.id, {"id": uuid.uuid4()}, "id"),
+            (job.id, {"version": 9}, "version"), (job.id, {"no_such_field": 1}, "no_such_field"),
+            (job.id, {"priority": "high"}, "priority"), (job.id, ["priority", 1], "updates"),
+            ("not-an-id", {"priority": 1}, "id"),
+        ]
+        for key, updates, field in bad:
+            with jobs_uow.for_tenant(TENANT_A) as uow, pytest.raises(ValidationError, match=field):
+                uow.jobs.update(key, updates)
+        with jobs_uow.for_tenant(TENANT_B) as uow, pytest.raises(NotFound):
+            uow.jobs.update(job.id, {"priority": 1})
+        with jobs_uow.for_tenant(TENANT_A) as uow:
+            assert uow.jobs.get_by_id_or_raise(job.id) == updated
+
     def test_another_tenant_sees_nothing(self, jobs_uow: JobsUnitOfWorkFactory, jobs_clock: MovableClock) -> None:
         [job] = queue_jobs(jobs_uow, jobs_clock, 1)
         with jobs_uow.for_tenant(TENANT_B) as uow:
