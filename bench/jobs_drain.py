@@ -482,6 +482,29 @@ class Enqueuers:
 class Drain:
     enqueue: float
     drain: float
+    worker_cpu: float = 0.0
+    """CPU seconds the worker processes used during the drain."""
+    machine_cpu: float = 0.0
+    """CPU seconds the whole machine used during the drain (server, workers, this process)."""
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent on every core since boot, idle and I/O wait left out (/proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of one process so far (/proc/<pid>/stat), 0 once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, profiled: bool = False) -> Drain:
@@ -492,6 +515,8 @@ def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, pr
         started = time.perf_counter()
         enqueuers.many(system, prepared)
         committed = time.perf_counter()
+        machine_before = machine_busy_seconds()
+        workers_before = sum(process_cpu_seconds(process.pid) for process in workers.processes)
         remaining_sql = REMAINING[system]
         deadline = committed + 900
         while bench.count(remaining_sql):
@@ -502,19 +527,23 @@ def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, pr
                     raise RuntimeError(f"a {system} worker died while draining; see {workers.logs}")
             time.sleep(POLL)
         finished = time.perf_counter()
+        machine_cpu = machine_busy_seconds() - machine_before
+        worker_cpu = sum(process_cpu_seconds(process.pid) for process in workers.processes) - workers_before
     finally:
         workers.stop()
     done = bench.count(DONE[system])
     if done != jobs:
         raise RuntimeError(f"{system}: {done} of {jobs} jobs completed; the comparison is void")
-    return Drain(enqueue=committed - started, drain=finished - committed)
+    return Drain(enqueue=committed - started, drain=finished - committed, worker_cpu=worker_cpu,
+                 machine_cpu=machine_cpu)
 
 
-def run_drains(bench: Bench, enqueuers: Enqueuers, jobs: int, runs: int) -> dict[str, tuple[Timing, Timing]]:
+def run_drains(bench: Bench, enqueuers: Enqueuers, jobs: int, runs: int,
+               systems: Sequence[str] = SYSTEMS) -> dict[str, tuple[Timing, Timing]]:
     """Round-robin over the systems, the order rotating every round; (enqueue, drain) timings, each
     of `jobs` jobs (a system drained on a `SCALED` share has its times scaled up to `jobs`)."""
-    samples: dict[str, list[Drain]] = {system: [] for system in SYSTEMS}
-    names = list(SYSTEMS)
+    samples: dict[str, list[Drain]] = {system: [] for system in systems}
+    names = list(systems)
     for round_number in range(runs):
         shift = round_number % len(names)
         for system in names[shift:] + names[:shift]:
@@ -525,7 +554,8 @@ def run_drains(bench: Bench, enqueuers: Enqueuers, jobs: int, runs: int) -> dict
             samples[system].append(Drain(enqueue=result.enqueue * scale, drain=result.drain * scale))
             print(f"  round {round_number + 1}/{runs} {system:>13}: {count:,} jobs, enqueue {result.enqueue:6.2f} s "
                   f"({count / result.enqueue:8,.0f} jobs/s), drain {result.drain:6.2f} s "
-                  f"({count / result.drain:7,.0f} jobs/s)", flush=True)
+                  f"({count / result.drain:7,.0f} jobs/s); CPU: workers {result.worker_cpu:5.2f} s, "
+                  f"the rest {result.machine_cpu - result.worker_cpu:5.2f} s", flush=True)
     return {system: (Timing(tuple(s.enqueue for s in found)), Timing(tuple(s.drain for s in found)))
             for system, found in samples.items()}
 
@@ -571,6 +601,8 @@ def profile_portside(bench: Bench, enqueuers: Enqueuers, jobs: int) -> str:
     stats = pstats.Stats(str(outs[0]), stream=(text := io.StringIO()))
     for extra in outs[1:]:
         stats.add(str(extra))
+    if saved := os.environ.get("PORTSIDE_BENCH_PROFILE"):  # the merged stats, kept for a closer look
+        stats.dump_stats(saved)
     stats.strip_dirs().sort_stats(pstats.SortKey.TIME).print_stats(25)
     stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(45)
     timers: dict[str, list[float]] = {"claim": [], "job": []}
@@ -666,6 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the work, 2 runs; never written to the docs")
     parser.add_argument("--no-docs", action="store_true", help="print only, leave docs/benchmarks.md alone")
     parser.add_argument("--profile-only", action="store_true", help="only the profiled Portside drain; print it")
+    parser.add_argument("--only", help="comma-separated systems: only their drains, printed, never written to the docs")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
     parser.add_argument("--worker-id", default=f"loop-{os.getpid()}", help=argparse.SUPPRESS)
@@ -702,6 +735,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bench.sql(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
                 if args.profile_only:
                     print(profile_portside(bench, enqueuers, jobs))
+                    return 0
+                if args.only:
+                    chosen = [name.strip() for name in args.only.split(",")]
+                    unknown = sorted(set(chosen) - set(SYSTEMS))
+                    if unknown:
+                        raise SystemExit(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
+                    for system, (_, drain) in run_drains(bench, enqueuers, jobs, runs, chosen).items():
+                        print(f"{system:>13}: drain median {drain.median:.2f} s = {jobs / drain.median:,.0f} jobs/s")
                     return 0
                 print(f"drain: {jobs:,} jobs, {WORKERS} workers x batches of {BATCH}, {runs} runs per system",
                       flush=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import socket
 import threading
@@ -33,7 +34,10 @@ WATCH_INTERVAL_SECONDS = 0.25
 
 def answer_deadline_seconds(statement_timeout_ms: int) -> float:
     """How long a round trip may wait for the server's answer: the server's own statement timeout
-    plus time for the server to cancel and say so (half the timeout, at least one second)."""
+    plus time for the server to cancel and say so (half the timeout, at least one second); without
+    a timeout, for ever."""
+    if statement_timeout_ms <= 0:
+        return math.inf
     timeout = statement_timeout_ms / 1000
     return timeout + max(1.0, timeout / 2)
 
@@ -104,7 +108,8 @@ class _Bounded:
     def _watched(self) -> None:
         self.round_trip_started = None
         self._round_trip = _RoundTrip(self)
-        _watch.add(self)
+        if self.answer_deadline != math.inf:
+            _watch.add(self)
 
     def round_trip(self) -> _RoundTrip:
         return self._round_trip
@@ -139,40 +144,90 @@ class _Bounded:
             duplicate.close()
 
 
+_IDLE = 0
+"""libpq's PQTRANS_IDLE: nothing was sent since the last transaction ended."""
+
+
 @functools.cache
 def _psycopg2_connection() -> type[Any]:
     """The psycopg2 subclasses, made on first use: psycopg2 is the `postgres` extra, and an
     install without it never imports it."""
     import psycopg2.extensions
+    import psycopg2.sql
 
     class DeadlineCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
-        """Every statement a cursor sends is a round trip of its connection."""
+        """Every statement a cursor sends is a round trip of its connection. A BEGIN the unit of
+        work deferred (`DeadlineConnection.pending_begin`) goes in front of the first statement,
+        in the same query string: psycopg2 sends a statement and its parameters as one simple
+        query, so the server runs both in that one round trip and answers with the statement's
+        result (explicit_begin.py)."""
 
         connection: Any
 
         def execute(self, query: Any, vars: Any = None) -> None:
-            with self.connection.round_trip():
-                super().execute(query, vars)
+            connection = self.connection
+            pending = connection.pending_begin
+            if pending is None:
+                with connection.round_trip():
+                    super().execute(query, vars)
+                return
+            if isinstance(query, psycopg2.sql.Composable):
+                query = query.as_string(self)
+            joined = (pending.encode() + b"; " + query) if isinstance(query, bytes) else f"{pending}; {query}"
+            connection.pending_begin = None
+            try:
+                with connection.round_trip():
+                    super().execute(joined, vars)
+            except BaseException:
+                connection.keep_pending_if_unsent(pending)
+                raise
 
         def executemany(self, query: Any, vars_list: Any) -> None:
+            self.connection.send_pending_begin()
             with self.connection.round_trip():
                 super().executemany(query, vars_list)
 
         def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
+            self.connection.send_pending_begin()
             with self.connection.round_trip():
                 super().copy_expert(sql, file, size)
 
         def callproc(self, procname: Any, parameters: Any = None) -> Any:
+            self.connection.send_pending_begin()
             with self.connection.round_trip():
                 return super().callproc(procname, parameters)
 
     class DeadlineConnection(_Bounded, psycopg2.extensions.connection):  # type: ignore[misc]
-        """A psycopg2 connection whose round trips the watch bounds."""
+        """A psycopg2 connection whose round trips the watch bounds, and which can hold back a
+        unit of work's BEGIN until its first statement (`pending_begin`)."""
+
+        pending_begin: str | None
 
         def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
             super().__init__(dsn, *args, **kwargs)
             self.cursor_factory = DeadlineCursor
+            self.pending_begin = None
             self._watched()
+
+        def send_pending_begin(self) -> None:
+            """The deferred BEGIN on its own, before a statement that cannot carry it."""
+            pending = self.pending_begin
+            if pending is None:
+                return
+            self.pending_begin = None
+            try:
+                with self.cursor() as cursor, self.round_trip():
+                    psycopg2.extensions.cursor.execute(cursor, pending)
+            except BaseException:
+                self.keep_pending_if_unsent(pending)
+                raise
+
+        def keep_pending_if_unsent(self, pending: str) -> None:
+            """After a failed send: when nothing reached the server (the parameters did not fit
+            the statement, say), the BEGIN is still to come, or the unit of work's next statement
+            would run outside any transaction."""
+            if not self.closed and self.info.transaction_status == _IDLE:
+                self.pending_begin = pending
 
     return DeadlineConnection
 

@@ -83,9 +83,11 @@ def _configured(parsed: URL, pool: PoolSettings, echo: bool, build: Callable[...
         pool_pre_ping=pool.pre_ping and pool.ping_idle_seconds <= 0,
         connect_args=_postgres_connect_args(pool, parsed.get_driver_name()),
     )
-    if pool.statement_timeout_ms > 0 and not engine.dialect.is_async:
+    if not engine.dialect.is_async and (pool.statement_timeout_ms > 0 or engine.dialect.driver == "psycopg2"):
         # A frozen server cannot enforce its own timeout: the client bounds the wait too (on the
         # blocking drivers, whose connections wait on libpq's socket; adapters/sql/deadline.py).
+        # psycopg2's connections are made there even without a timeout: they carry a unit of
+        # work's deferred BEGIN (adapters/sql/explicit_begin.py).
         event.listen(engine, "do_connect", deadline_connector(engine.dialect.driver, pool.statement_timeout_ms))
     if pool.pre_ping and pool.ping_idle_seconds > 0:
         _ping_when_idle(getattr(engine, "sync_engine", engine), pool.ping_idle_seconds)

@@ -20,6 +20,14 @@ The two settings go as literals (a statement with parameters cannot hold two com
 3's or asyncpg's protocol): the tenant id is a UUID's text and the flag `on` or `off`, so no
 caller's text is ever part of the statement.
 
+On psycopg2 the BEGIN does not even go alone: the unit of work leaves it with the connection
+(`pending_begin` of the deadline connection, adapters/sql/deadline.py), whose cursor sends it in
+front of the unit of work's first statement, in the same query string (psycopg2 sends a statement
+with its parameters filled in as one simple query, and the server answers with the last result).
+A read by id is then two round trips, not three: BEGIN, binding and SELECT, then COMMIT. A unit of
+work that sent nothing sends no COMMIT or ROLLBACK either: there is nothing to end. Statements that
+cannot carry it (COPY, `executemany`, `callproc`) send it first on its own.
+
 On asyncpg (the async face) the same: SQLAlchemy's adapter in autocommit sends no BEGIN of its
 own, and the statements go as simple queries on the asyncpg connection, awaited from the greenlet
 the async face runs the unit of work in; its errors are adapted as the adapter adapts them.
@@ -54,8 +62,17 @@ def begin_bound(connection: sa.Connection, scope: TenantScope) -> None:
     system = "on" if scope.is_system else "off"
     statement = (f"BEGIN; SELECT set_config('{TENANT_SETTING}', '{tenant}', true), "
                  f"set_config('{SYSTEM_SETTING}', '{system}', true)")
-    _dbapi(connection).autocommit = True
+    dbapi = _dbapi(connection)
+    dbapi.autocommit = True
+    if _defers(dbapi):
+        dbapi.pending_begin = statement
+        return
     _send(connection, statement)
+
+
+def _defers(dbapi: Any) -> bool:
+    """A psycopg2 deadline connection: its cursor sends a deferred BEGIN with the first statement."""
+    return hasattr(dbapi, "pending_begin")
 
 
 def finish(connection: sa.Connection, command: str) -> None:
@@ -64,6 +81,10 @@ def finish(connection: sa.Connection, command: str) -> None:
     rolls the transaction back when the connection goes, and the error that led here stays the one
     the caller sees."""
     if connection.invalidated:  # SQLAlchemy's own commit then refuses, as it would have
+        return
+    dbapi = _dbapi(connection)
+    if _defers(dbapi) and dbapi.pending_begin is not None:  # nothing was sent: nothing to end
+        dbapi.pending_begin = None
         return
     if command == "COMMIT":
         _send(connection, command)
@@ -83,6 +104,8 @@ def release(connection: sa.Connection) -> None:
     dbapi = _dbapi(connection)
     if not dbapi.autocommit:
         return
+    if _defers(dbapi):
+        dbapi.pending_begin = None
     try:
         if _in_transaction(connection):
             _send(connection, "ROLLBACK")

@@ -142,3 +142,107 @@ def test_a_connection_released_inside_its_transaction_is_rolled_back(one_connect
     assert _pooled_state(one_connection) == CLEAN
     with tenancy_units(SqlBackend(one_connection)).system() as uow:
         assert uow.tenants.get_by_slug(slug) is None
+
+
+# -- psycopg2: the BEGIN deferred to the first statement ----------------------------------------
+
+
+@pytest.fixture
+def psycopg2_connection(postgres_server: PostgresServer, postgres_storage: SqlBackend) -> Iterator[SqlDatabase]:
+    database = SqlDatabase.from_url(on_driver(postgres_server.app_url, "psycopg2"),
+                                    PoolSettings(size=1, max_overflow=0))
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _insert_tenant(connection: sa.Connection, slug: str) -> None:
+    connection.execute(sa.text("INSERT INTO tenants (id, name, slug, is_active, settings, created_at, updated_at, "
+                               "version) VALUES (:id, 'Deferred', :slug, true, '{}', now(), now(), 1)"),
+                       {"id": uuid.uuid4(), "slug": slug})
+
+
+def _round_trips(database: SqlDatabase) -> Callable[[], int]:
+    """How many round trips the pooled psycopg2 connection made since this was called."""
+    raw = database.engine.raw_connection()
+    driver: Any = raw.driver_connection
+    raw.close()
+    counted = [0]
+    original = driver.round_trip
+
+    def counting() -> Any:
+        counted[0] += 1
+        return original()
+
+    driver.round_trip = counting
+    return lambda: counted[0]
+
+
+def test_a_read_is_two_round_trips_and_an_idle_unit_of_work_none(psycopg2_connection: SqlDatabase) -> None:
+    units = tenancy_units(SqlBackend(psycopg2_connection))
+    round_trips = _round_trips(psycopg2_connection)
+    with units.system() as uow:
+        assert uow.tenants.get_by_slug(f"missing-{uuid.uuid4().hex[:8]}") is None
+    assert round_trips() == 2  # BEGIN, binding and SELECT; COMMIT
+    with units.system():
+        pass
+    assert round_trips() == 2  # nothing sent, nothing to end
+    assert _pooled_state(psycopg2_connection) == CLEAN
+
+
+def test_a_first_statement_that_never_reached_the_server_keeps_the_begin(psycopg2_connection: SqlDatabase) -> None:
+    """psycopg2 refuses parameters that do not fit before sending anything: the BEGIN is still
+    to come, so the next statement runs inside the unit of work's transaction and rolls back with it."""
+    units = tenancy_units(SqlBackend(psycopg2_connection))
+    slug = f"t-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(RuntimeError), units.system() as uow:
+        connection = _connection(uow)
+        with pytest.raises(Exception) as refused:
+            connection.exec_driver_sql("SELECT %s, %s", (1,))
+        assert not isinstance(refused.value, sa.exc.OperationalError)
+        first, second = (connection.execute(sa.text("SELECT txid_current()")).scalar_one() for _ in range(2))
+        assert first == second
+        _insert_tenant(connection, slug)
+        raise RuntimeError("the caller's own failure")
+    assert _pooled_state(psycopg2_connection) == CLEAN
+    with units.system() as uow:
+        assert uow.tenants.get_by_slug(slug) is None
+
+
+def test_a_syntax_error_first_leaves_nothing_begun(psycopg2_connection: SqlDatabase) -> None:
+    units = tenancy_units(SqlBackend(psycopg2_connection))
+    with pytest.raises(sa.exc.ProgrammingError), units.system() as uow:
+        _connection(uow).execute(sa.text("SELEKT 1"))
+    assert _pooled_state(psycopg2_connection) == CLEAN
+
+
+@pytest.mark.parametrize("first", ["copy", "executemany"])
+def test_statements_that_cannot_carry_the_begin_send_it_first(psycopg2_connection: SqlDatabase, first: str) -> None:
+    """COPY and `executemany` get the BEGIN on its own, before them: they run in the unit of work's
+    transaction, and what it wrote rolls back with it."""
+    units = tenancy_units(SqlBackend(psycopg2_connection))
+    slugs = [f"t-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    rows = [(str(uuid.uuid4()), slug) for slug in slugs]
+    with pytest.raises(RuntimeError), units.system() as uow:
+        connection = _connection(uow)
+        driver: Any = connection.connection.driver_connection
+        if first == "copy":  # out: COPY FROM is refused under row-level security (bulk loads use a staging table)
+            import io
+
+            copied = io.StringIO()
+            with driver.cursor() as cursor:
+                cursor.copy_expert("COPY (SELECT txid_current()) TO STDOUT", copied)
+            assert connection.execute(sa.text("SELECT txid_current()")).scalar_one() == int(copied.getvalue())
+            for slug in slugs:
+                _insert_tenant(connection, slug)
+        else:
+            with driver.cursor() as cursor:
+                cursor.executemany("INSERT INTO tenants (id, name, slug, is_active, settings, created_at, updated_at, "
+                                   "version) VALUES (%s, 'Many', %s, true, '{}', now(), now(), 1)", rows)
+        assert connection.execute(sa.text("SELECT count(*) FROM tenants WHERE slug = ANY(:slugs)"),
+                                  {"slugs": slugs}).scalar_one() == 2
+        raise RuntimeError("the caller's own failure")
+    assert _pooled_state(psycopg2_connection) == CLEAN
+    with units.system() as uow:
+        assert all(uow.tenants.get_by_slug(slug) is None for slug in slugs)
