@@ -209,6 +209,13 @@ def _psycopg2_connection() -> type[Any]:
             self.pending_begin = None
             self._watched()
 
+        def rollback(self) -> None:
+            # The pool's reset when the connection comes back: a BEGIN still pending (a unit of
+            # work that ended by a way that never reached `explicit_begin.release`) must not ride
+            # on the next borrower's first statement with this one's scope.
+            self.pending_begin = None
+            super().rollback()
+
         def send_pending_begin(self) -> None:
             """The deferred BEGIN on its own, before a statement that cannot carry it."""
             pending = self.pending_begin

@@ -246,3 +246,18 @@ def test_statements_that_cannot_carry_the_begin_send_it_first(psycopg2_connectio
     assert _pooled_state(psycopg2_connection) == CLEAN
     with units.system() as uow:
         assert all(uow.tenants.get_by_slug(slug) is None for slug in slugs)
+
+
+def test_a_begin_left_pending_does_not_outlive_the_checkout(psycopg2_connection: SqlDatabase) -> None:
+    """A connection handed back with its BEGIN still pending (no unit of work ended it): the pool's
+    reset drops it, and the next borrower's statements carry no one else's scope."""
+    from adapters.sql import explicit_begin
+    from domain.shared.scope import TenantScope
+
+    with psycopg2_connection.engine.connect() as connection:
+        connection.begin()
+        explicit_begin.begin_bound(connection, TenantScope.system())
+        driver: Any = connection.connection.driver_connection
+        assert driver.pending_begin is not None
+        driver.autocommit = False  # as `release` would leave it, without its clearing
+    assert _pooled_state(psycopg2_connection) == CLEAN
