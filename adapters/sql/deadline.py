@@ -144,8 +144,9 @@ class _Bounded:
             duplicate.close()
 
 
-_IDLE = 0
-"""libpq's PQTRANS_IDLE: nothing was sent since the last transaction ended."""
+PQTRANS_IDLE = 0
+"""libpq's transaction status with no transaction open (`connection.info.transaction_status` on
+both drivers): nothing was sent since the last transaction ended."""
 
 
 @functools.cache
@@ -233,7 +234,7 @@ def _psycopg2_connection() -> type[Any]:
             """After a failed send: when nothing reached the server (the parameters did not fit
             the statement, say), the BEGIN is still to come, or the unit of work's next statement
             would run outside any transaction."""
-            if not self.closed and self.info.transaction_status == _IDLE:
+            if not self.closed and self.info.transaction_status == PQTRANS_IDLE:
                 self.pending_begin = pending
 
     return DeadlineConnection

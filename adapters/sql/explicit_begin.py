@@ -40,12 +40,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from adapters.sql.deadline import PQTRANS_IDLE
 from adapters.sql.driver import direct, driver_error, on_blocking_driver
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
 from domain.shared.scope import TenantScope
-
-_IDLE = 0
-"""libpq's PQTRANS_IDLE: no transaction open (`connection.info.transaction_status` on both drivers)."""
 
 
 def can_begin_explicitly(connection: sa.Connection, scope: TenantScope) -> bool:
@@ -124,7 +122,7 @@ def _in_transaction(connection: sa.Connection) -> bool:
     driver: Any = connection.connection.driver_connection
     if connection.dialect.driver == "asyncpg":
         return bool(driver.is_in_transaction())
-    return bool(driver.info.transaction_status != _IDLE)
+    return bool(driver.info.transaction_status != PQTRANS_IDLE)
 
 
 def _send(connection: sa.Connection, statement: str) -> None:
