@@ -19,6 +19,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
@@ -40,6 +41,7 @@ TxT = TypeVar("TxT")
 SavepointT = TypeVar("SavepointT")
 E = TypeVar("E", bound=Entity)
 R = TypeVar("R")
+T = TypeVar("T")
 U = TypeVar("U", bound=UnitOfWork)
 
 Owner = tuple[int, int]
@@ -104,6 +106,11 @@ class Backend(ABC, Generic[TxT, SavepointT]):
     @abstractmethod
     def close(self, transaction: TxT) -> None:
         """Give the transaction's resources back (anything uncommitted is rolled back)."""
+
+    def committing_alone(self, transaction: TxT) -> AbstractContextManager[None]:
+        """While it is entered, a statement complete in itself may commit on its own, as the
+        transaction's only work (`UnitOfWork.commit_with`): by default, never."""
+        return nullcontext()
 
     @abstractmethod
     def savepoint(self, transaction: TxT) -> SavepointT: ...
@@ -236,6 +243,15 @@ class ContextUnitOfWork(UnitOfWork):
             _run_hooks(frame.after_commit)
         else:
             frame.mark = len(frame.after_commit)  # kept for the outer commit, safe from our rollbacks
+
+    def commit_with(self, step: Callable[[], T]) -> T:
+        frame = self._current_frame()
+        if frame.savepoint is not None:  # joined: the outer unit of work commits
+            return super().commit_with(step)
+        with self._backend.committing_alone(frame.transaction):
+            result = step()
+        self.commit()
+        return result
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run `hook` once the transaction this unit of work is part of has committed (the

@@ -305,6 +305,10 @@ class Bench:
     admin_uri: str
     admin: Connection
     workdir: Path
+    postmaster: int
+    """The server's postmaster (the parent of the admin connection's backend), whose CPU is counted."""
+    admin_backend: int
+    """The admin connection's backend: the bench's own counting, left out of the server's CPU."""
 
     def sql(self, statement: str) -> Any:
         with self.admin.cursor() as cursor:
@@ -486,6 +490,8 @@ class Drain:
     """CPU seconds the worker processes used during the drain."""
     machine_cpu: float = 0.0
     """CPU seconds the whole machine used during the drain (server, workers, this process)."""
+    server_cpu: float = 0.0
+    """CPU seconds of the PostgreSQL server's processes during the drain (backends, autovacuum, WAL)."""
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -507,6 +513,29 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def _process_times(pid: int) -> tuple[int, float, float]:
+    """(parent pid, own CPU seconds, CPU seconds of its children that have exited) of one process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS, (int(fields[13]) + int(fields[14])) / _TICKS
+
+
+def server_cpu_seconds(postmaster: int, left_out: int) -> float:
+    """CPU seconds of the server so far: the postmaster, its live children (backends, autovacuum
+    workers, the WAL writer...) and the children it has reaped; but not the backend `left_out`
+    (the bench's own, which counts what is left to drain)."""
+    _, own, reaped = _process_times(postmaster)
+    total = own + reaped
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != left_out:
+            try:
+                parent, cpu, _ = _process_times(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+            if parent == postmaster:
+                total += cpu
+    return total
+
+
 def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, profiled: bool = False) -> Drain:
     bench.sql(RESET[system])
     workers = Workers(bench, system, profiled=profiled)
@@ -516,6 +545,7 @@ def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, pr
         enqueuers.many(system, prepared)
         committed = time.perf_counter()
         machine_before = machine_busy_seconds()
+        server_before = server_cpu_seconds(bench.postmaster, bench.admin_backend)
         workers_before = sum(process_cpu_seconds(process.pid) for process in workers.processes)
         remaining_sql = REMAINING[system]
         deadline = committed + 900
@@ -528,6 +558,7 @@ def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, pr
             time.sleep(POLL)
         finished = time.perf_counter()
         machine_cpu = machine_busy_seconds() - machine_before
+        server_cpu = server_cpu_seconds(bench.postmaster, bench.admin_backend) - server_before
         worker_cpu = sum(process_cpu_seconds(process.pid) for process in workers.processes) - workers_before
     finally:
         workers.stop()
@@ -535,7 +566,7 @@ def drain_once(bench: Bench, enqueuers: Enqueuers, system: str, jobs: int, *, pr
     if done != jobs:
         raise RuntimeError(f"{system}: {done} of {jobs} jobs completed; the comparison is void")
     return Drain(enqueue=committed - started, drain=finished - committed, worker_cpu=worker_cpu,
-                 machine_cpu=machine_cpu)
+                 machine_cpu=machine_cpu, server_cpu=server_cpu)
 
 
 def run_drains(bench: Bench, enqueuers: Enqueuers, jobs: int, runs: int,
@@ -552,10 +583,11 @@ def run_drains(bench: Bench, enqueuers: Enqueuers, jobs: int, runs: int,
             result = drain_once(bench, enqueuers, system, count)
             scale = jobs / count
             samples[system].append(Drain(enqueue=result.enqueue * scale, drain=result.drain * scale))
+            rest = result.machine_cpu - result.worker_cpu - result.server_cpu
             print(f"  round {round_number + 1}/{runs} {system:>13}: {count:,} jobs, enqueue {result.enqueue:6.2f} s "
                   f"({count / result.enqueue:8,.0f} jobs/s), drain {result.drain:6.2f} s "
                   f"({count / result.drain:7,.0f} jobs/s); CPU: workers {result.worker_cpu:5.2f} s, "
-                  f"the rest {result.machine_cpu - result.worker_cpu:5.2f} s", flush=True)
+                  f"server {result.server_cpu:5.2f} s, the rest {rest:5.2f} s", flush=True)
     return {system: (Timing(tuple(s.enqueue for s in found)), Timing(tuple(s.drain for s in found)))
             for system, found in samples.items()}
 
@@ -732,7 +764,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with closing(connect_raw(server.dsn_admin)) as admin:
             admin.autocommit = True
             admin_uri = f"postgresql://postgres@{server.host}:{server.port}/{server.database}"
-            bench = Bench(server.dsn_admin, server.dsn_app, server.app_url, admin_uri, admin, Path(workdir))
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                admin_backend = int(cursor.fetchone()[0])
+            bench = Bench(server.dsn_admin, server.dsn_app, server.app_url, admin_uri, admin, Path(workdir),
+                          _process_times(admin_backend)[0], admin_backend)
             version = server_version(admin)
             enqueuers = Enqueuers(bench)
             try:

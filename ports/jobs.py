@@ -165,6 +165,16 @@ class JobRepository(CrudRepository[Job, JobFilters]):
         One statement where the copies are current (PostgreSQL)."""
 
     @abstractmethod
+    def complete_and_claim(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]], worker_id: str,
+                           queue_name: str, *, limit: int = 10,
+                           lease: timedelta = timedelta(seconds=30)) -> tuple[list[uuid.UUID], list[Job]]:
+        """`complete_many(completions, worker_id)`, then `claim(queue_name, worker_id, limit=limit,
+        lease=lease)`: the ids of the jobs completed (in the given order) and the jobs claimed (in
+        claim order). The worker's step between two batches: one statement on PostgreSQL, where
+        the unit of work is then one round trip and its COMMIT. Every argument is checked before
+        anything is written."""
+
+    @abstractmethod
     def fail(self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str) -> Job:
         """Queued again after a backoff while retries are left, else FAILED (the dead letter)."""
 

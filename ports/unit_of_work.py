@@ -16,6 +16,8 @@ from typing import Generic, Self, TypeVar
 
 from domain.shared.scope import TenantScope
 
+T = TypeVar("T")
+
 
 class UnitOfWork(ABC):
     """A transaction bound to one tenant (or to the system scope). It belongs to the thread or task
@@ -46,6 +48,17 @@ class UnitOfWork(ABC):
     @abstractmethod
     def active(self) -> bool:
         """Whether a `with` block of this unit of work is open."""
+
+    def commit_with(self, step: Callable[[], T]) -> T:
+        """`step()`, then `commit()`: the step's result, its writes committed. A step whose work is
+        one statement complete in itself (`JobRepository.complete_and_claim`) may commit with that
+        statement where the backend can: on psycopg2, when the unit of work has sent nothing yet,
+        the statement goes with the scope binding and no BEGIN, so the server commits it before it
+        answers, one round trip in all (a joined unit of work commits at the outer one's end, as
+        `commit()` does)."""
+        result = step()
+        self.commit()
+        return result
 
     @abstractmethod
     def after_commit(self, hook: Callable[[], None]) -> None:

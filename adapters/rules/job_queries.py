@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+
+from pydantic import JsonValue
 
 from adapters.records.store import Query, RecordStore, equal
 from domain.jobs.job import Job, JobStatus
@@ -35,6 +38,14 @@ class JobQueries(ABC):
     @abstractmethod
     def claim(self, queue_name: str, worker_id: str, limit: int, lease: timedelta, now: datetime) -> list[Job]:
         """The claimed jobs in claim order, each at `Job.claimed(worker_id, lease, now)`."""
+
+    def complete_and_claim(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]], worker_id: str,
+                           queue_name: str, limit: int, lease: timedelta,
+                           now: datetime) -> tuple[list[uuid.UUID], list[Job]] | None:
+        """The ids of the jobs of `completions` completed (each as `Job.completed` completes it, left
+        out where its claim moved on) and the jobs claimed (as `claim`), in one statement; None where
+        the backend has no such statement (the repository then completes and claims in two steps)."""
+        return None
 
     @abstractmethod
     def counts_by_status(self, queue_name: str) -> dict[JobStatus, int]:

@@ -18,6 +18,7 @@ from adapters.clock import SystemClock
 from adapters.records.crud import Crud
 from adapters.records.observed import ObservedStore, Written
 from adapters.records.store import NEWEST_FIRST, Query, RecordStore, changed_fields, equal
+from adapters.rules import job_arguments as arg
 from adapters.rules.job_queries import CLAIM_ORDER, JobQueries, StoreJobQueries, claim_order_key, claimable
 from adapters.rules.parallel import Processings, progress_argument
 from adapters.transactions import Backend, ContextFactory, ContextUnitOfWork
@@ -46,75 +47,17 @@ from ports.jobs import (
 )
 from ports.records import RecordSchema, next_cursor, plan_listing
 
-MAX_CLAIM = 1000
-_CREATE_ARGUMENTS = frozenset({"job_type", "workspace_id", "metadata", "payload", "queue_name", "priority",
-                               "max_retries", "scheduled_at", "deduplication_key", "tenant_id"})
-
-
-def _request(request: Any) -> dict[str, Any]:
-    """One `create_jobs` request: `create_job`'s arguments by name."""
-    if not isinstance(request, Mapping) or "job_type" not in request:
-        raise ValidationError("requests", "each request is a mapping of create_job's arguments, job_type included")
-    unknown = set(request) - _CREATE_ARGUMENTS
-    if unknown:
-        raise ValidationError("requests", f"unknown arguments {sorted(map(str, unknown))}")
-    return {str(name): value for name, value in request.items()}
-MAX_LEASE = timedelta(hours=24)
 DEAD_LETTER_ORDER = Sort.parse("-completed_at,-id")
-
-
-def _worker(value: Any) -> str:
-    worker = text_argument(value, "worker_id")
-    if not 1 <= len(worker) <= 200:
-        raise ValidationError("worker_id", "must be 1 to 200 characters")
-    return worker
-
-
-def _attempt(value: Any) -> int:
-    return positive_int(value, "attempt")
-
-
-def _lease(value: Any) -> timedelta:
-    if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_LEASE:
-        raise ValidationError("lease", f"must be a timedelta above zero and at most {MAX_LEASE}")
-    return value
-
-
-def _claimed_copies(value: Any, name: str) -> list[Job]:
-    jobs = sequence(value, name)
-    if not all(isinstance(job, Job) for job in jobs):
-        raise ValidationError(name, "expected the Job copies a claim or a heartbeat returned")
-    if len({job.id for job in jobs}) != len(jobs):
-        raise ValidationError(name, "a job appears more than once")
-    if len(jobs) > MAX_CLAIM:
-        raise ValidationError(name, f"at most {MAX_CLAIM} jobs at a time")
-    return list(jobs)
-
-
-def _limit(value: Any, maximum: int = MAX_CLAIM) -> int:
-    limit = positive_int(value, "limit")
-    if limit > maximum:
-        raise ValidationError("limit", f"must be at most {maximum}")
-    return limit
-
-
-def _queue(value: Any) -> str:
-    from domain.jobs.job import NAME_PATTERN
-
-    name = text_argument(value, "queue_name")
-    if not NAME_PATTERN.match(name):
-        raise ValidationError("queue_name", f"{name!r} is not a queue name")
-    return name
 
 
 class Jobs(Crud[Job, JobFilters], JobRepository):
     def __init__(self, store: RecordStore[Job], queries: JobQueries, clock: Clock, backoff: Backoff,
-                 max_rescues: int, claimed: Callable[[list[Job]], None] | None = None) -> None:
+                 max_rescues: int, written: Callable[[list[Job]], None] | None = None) -> None:
         super().__init__(store, clock)
         self._queries = queries
         self._backoff = backoff
         self._max_rescues = max_rescues
-        self._claimed = claimed
+        self._written = written
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -145,7 +88,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
         return self._deduplicated(job)
 
     def create_jobs(self, requests: Sequence[Mapping[str, Any]]) -> list[Job]:
-        jobs = [self._new_job(**_request(request)) for request in sequence(requests, "requests")]
+        jobs = [self._new_job(**arg.request(request)) for request in sequence(requests, "requests")]
         plain = [job for job in jobs if job.deduplication_key is None]
         with self._store.atomically():
             if plain:
@@ -226,16 +169,16 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
     def get_job_stats(self, queue_name: str | None = None) -> JobStats:
         if queue_name is None:
             return JobStats.from_results(None, self._store.count_by("status"))
-        queue = _queue(queue_name)
+        queue = arg.queue(queue_name)
         return JobStats.from_results(queue, self._queries.counts_by_status(queue))
 
     def list_queue_order(self, queue_name: str) -> list[uuid.UUID]:
-        return self._queries.queued_ids(_queue(queue_name))
+        return self._queries.queued_ids(arg.queue(queue_name))
 
     def cleanup(self, older_than: timedelta, *, batch_size: int = 1000, max_batches: int | None = None) -> int:
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise ValidationError("older_than", "must be a timedelta of zero or more")
-        size = _limit(batch_size, 10_000)
+        size = arg.limit(batch_size, 10_000)
         batches = None if max_batches is None else positive_int(max_batches, "max_batches")
         cutoff = self._now() - older_than
         removed = 0
@@ -251,12 +194,13 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
 
     # -- spec 002 --------------------------------------------------------------------------------
     def find_pending_jobs(self, queue_name: str, limit: int = 10) -> list[Job]:
-        return self._store.find(Query(claimable(_queue(queue_name), self._now()), CLAIM_ORDER, limit=_limit(limit)))
+        ready = claimable(arg.queue(queue_name), self._now())
+        return self._store.find(Query(ready, CLAIM_ORDER, limit=arg.limit(limit)))
 
     def save_queue(self, queue: JobQueue) -> JobQueue:
         if not isinstance(queue, JobQueue):
             raise ValidationError("queue", f"expected a JobQueue, got {type(queue).__name__}")
-        name = _queue(queue.name)
+        name = arg.queue(queue.name)
         for job in queue.jobs:
             if not isinstance(job, Job) or job.queue_name != name:
                 raise ValidationError("queue", f"every job of queue {name!r} must be a Job of that queue")
@@ -264,40 +208,43 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
             return JobQueue(name, tuple(self.save(job) for job in queue.jobs))
 
     def load_queue(self, queue_name: str) -> JobQueue:
-        name = _queue(queue_name)
+        name = arg.queue(queue_name)
         return JobQueue(name, tuple(self._store.find(Query((equal("queue_name", name),), NEWEST_FIRST))))
 
     # -- the worker's side -----------------------------------------------------------------------
     def claim(self, queue_name: str, worker_id: str, *, limit: int = 10,
               lease: timedelta = timedelta(seconds=30)) -> list[Job]:
-        claimed = self._queries.claim(_queue(queue_name), _worker(worker_id), _limit(limit), _lease(lease),
-                                      self._now())
-        if self._claimed is not None:
-            self._claimed(claimed)
+        return self._claim(arg.queue(queue_name), arg.worker(worker_id), arg.limit(limit), arg.lease(lease),
+                           self._now())
+
+    def _claim(self, queue: str, worker: str, limit: int, lease: timedelta, now: datetime) -> list[Job]:
+        claimed = self._queries.claim(queue, worker, limit, lease, now)
+        if self._written is not None:  # the backend's own claim may go past the observed store
+            self._written(claimed)
         return sorted(claimed, key=claim_order_key)
 
     def heartbeat(self, job_id: uuid.UUID, worker_id: str, attempt: int,
                   lease: timedelta = timedelta(seconds=30)) -> Job:
         job = self._job(job_id)
-        return self._stored(job.heartbeat(_worker(worker_id), _attempt(attempt), _lease(lease), self._now()))
+        return self._stored(job.heartbeat(arg.worker(worker_id), arg.attempt(attempt), arg.lease(lease), self._now()))
 
     def heartbeat_many(self, claimed: Sequence[Job], worker_id: str,
                        lease: timedelta = timedelta(seconds=30)) -> list[Job]:
-        worker, extension, now = _worker(worker_id), _lease(lease), self._now()
-        return self._acknowledged([(job, None) for job in _claimed_copies(claimed, "claimed")],
+        worker, extension, now = arg.worker(worker_id), arg.lease(lease), self._now()
+        return self._acknowledged([(job, None) for job in arg.claimed_copies(claimed, "claimed")],
                                   lambda job, _: job.heartbeat(worker, job.attempt, extension, now))
 
     def report_progress(self, job_id: uuid.UUID, worker_id: str, attempt: int, progress: float) -> Job:
         checked = progress_argument(progress)
-        return self._stored(self._job(job_id).with_progress(_worker(worker_id), _attempt(attempt), checked,
+        return self._stored(self._job(job_id).with_progress(arg.worker(worker_id), arg.attempt(attempt), checked,
                                                             self._now()))
 
     def complete(self, job_id: uuid.UUID, worker_id: str, attempt: int,
                  result: Mapping[str, JsonValue] | None = None, *, claimed: Job | None = None) -> Job:
         checked = None if result is None else json_object(result, "result")
-        worker, claim, now = _worker(worker_id), _attempt(attempt), self._now()
+        worker, claim, now = arg.worker(worker_id), arg.attempt(attempt), self._now()
         if claimed is not None:
-            [copy] = _claimed_copies([claimed], "claimed")
+            [copy] = arg.claimed_copies([claimed], "claimed")
             if copy.id != parse_id(job_id, "job_id"):
                 raise ValidationError("claimed", f"is job {copy.id}, not {job_id}")
             try:  # one write when the copy is current; else decided on the stored job below
@@ -308,14 +255,25 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
 
     def complete_many(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]],
                       worker_id: str) -> list[Job]:
-        worker, now = _worker(worker_id), self._now()
-        pairs = []
-        for item in sequence(completions, "completions"):
-            if not isinstance(item, tuple) or len(item) != 2:
-                raise ValidationError("completions", "each completion is a (claimed job, result) pair")
-            pairs.append((item[0], None if item[1] is None else json_object(item[1], "result")))
-        _claimed_copies([job for job, _ in pairs], "completions")
+        worker, pairs = arg.worker(worker_id), arg.completions(completions)
+        return self._completed(pairs, worker, self._now())
+
+    def _completed(self, pairs: list[tuple[Job, dict[str, JsonValue] | None]], worker: str, now: datetime) -> list[Job]:
         return self._acknowledged(pairs, lambda job, result: job.completed(worker, job.attempt, result, now))
+
+    def complete_and_claim(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]], worker_id: str,
+                           queue_name: str, *, limit: int = 10,
+                           lease: timedelta = timedelta(seconds=30)) -> tuple[list[uuid.UUID], list[Job]]:
+        worker, pairs = arg.worker(worker_id), arg.completions(completions)
+        queue, size, extension, now = arg.queue(queue_name), arg.limit(limit), arg.lease(lease), self._now()
+        together = self._queries.complete_and_claim(pairs, worker, queue, size, extension, now)
+        if together is None:
+            completed = [job.id for job in self._completed(pairs, worker, now)]
+            return completed, self._claim(queue, worker, size, extension, now)
+        done, claimed = set(together[0]), together[1]
+        if self._written is not None:  # the statement went past the observed store
+            self._written([job for job, _ in pairs if job.id in done] + claimed)
+        return [job.id for job, _ in pairs if job.id in done], sorted(claimed, key=claim_order_key)
 
     def _acknowledged(self, claims: list[tuple[Job, Any]], move: Callable[[Job, Any], Job]) -> list[Job]:
         """`move` applied to each claimed copy and stored where the copy is current (one statement
@@ -343,11 +301,11 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
 
     def fail(self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str) -> Job:
         message = text_argument(error, "error")
-        return self._stored(self._job(job_id).failed(_worker(worker_id), _attempt(attempt), message, self._now(),
+        return self._stored(self._job(job_id).failed(arg.worker(worker_id), arg.attempt(attempt), message, self._now(),
                                                      self._backoff))
 
     def release(self, job_id: uuid.UUID, worker_id: str, attempt: int) -> Job:
-        return self._stored(self._job(job_id).released(_worker(worker_id), _attempt(attempt), self._now()))
+        return self._stored(self._job(job_id).released(arg.worker(worker_id), arg.attempt(attempt), self._now()))
 
     def cancel(self, job_id: uuid.UUID) -> Job:
         return self._stored(self._job(job_id).cancelled(self._now()))
@@ -359,7 +317,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
     def recover_expired_leases(self, limit: int = 100) -> list[Job]:
         now = self._now()
         expired = self._store.find(Query((equal("status", JobStatus.RUNNING),
-                                          Condition("lease_expires_at", Operator.LTE, now)), limit=_limit(limit)))
+                                          Condition("lease_expires_at", Operator.LTE, now)), limit=arg.limit(limit)))
         if not expired:
             return []
         return self._store.update_many([job.rescued(now, self._max_rescues) for job in expired], keys_unchanged=True)
@@ -368,7 +326,7 @@ class Jobs(Crud[Job, JobFilters], JobRepository):
                           page: CursorPageRequest | None = None) -> CursorPage[Job]:
         request = CursorPageRequest() if page is None else page
         plan = plan_listing(self._schema, JobFilters(status=JobStatus.FAILED,
-                                                     queue_name=None if queue_name is None else _queue(queue_name)),
+                                                     queue_name=None if queue_name is None else arg.queue(queue_name)),
                             DEAD_LETTER_ORDER, request)
         rows = self._store.find(Query(plan.conditions, plan.sort, limit=plan.limit + 1, after=plan.after))
         return CursorPage(rows[: plan.limit], next_cursor(plan, rows))
@@ -398,9 +356,10 @@ class JobsWork(ContextUnitOfWork, JobsUnitOfWork):
         if self._job_changes is None:
             return Jobs(store, queries, self.clock, self._backoff, self._max_rescues)
         return Jobs(ObservedStore(store, self.after_commit, self._job_changes), queries, self.clock, self._backoff,
-                    self._max_rescues, claimed=self._claimed)
+                    self._max_rescues, written=self._written_by_queries)
 
-    def _claimed(self, jobs: list[Job]) -> None:
+    def _written_by_queries(self, jobs: list[Job]) -> None:
+        """Jobs a backend's own statement wrote (the claim), which the observed store did not see."""
         changes = self._job_changes
         if changes is not None and jobs:
             keys = [(job.tenant_id, job.id) for job in jobs]

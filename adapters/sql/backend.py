@@ -3,6 +3,7 @@ the tenant bound to the transaction for PostgreSQL's row-level security."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -100,6 +101,11 @@ class SqlBackend(Backend[SqlTransaction, sa.NestedTransaction]):
             if transaction.explicit:
                 explicit_begin.release(transaction.connection)
             transaction.connection.close()  # rolls back anything left and returns it to the pool
+
+    def committing_alone(self, transaction: SqlTransaction) -> AbstractContextManager[None]:
+        if not transaction.explicit:
+            return nullcontext()
+        return explicit_begin.committing_alone(transaction.connection)
 
     def savepoint(self, transaction: SqlTransaction) -> sa.NestedTransaction:
         with translated("unit of work"):

@@ -147,6 +147,8 @@ class _Bounded:
 PQTRANS_IDLE = 0
 """libpq's transaction status with no transaction open (`connection.info.transaction_status` on
 both drivers): nothing was sent since the last transaction ended."""
+BEGIN_FIRST = "BEGIN; "
+"""How a deferred BEGIN starts (explicit_begin.begin_bound): what follows it is the scope binding."""
 
 
 @functools.cache
@@ -172,16 +174,38 @@ def _psycopg2_connection() -> type[Any]:
                 with connection.round_trip():
                     super().execute(query, vars)
                 return
-            if isinstance(query, psycopg2.sql.Composable):
-                query = query.as_string(self)
-            joined = (pending.encode() + b"; " + query) if isinstance(query, bytes) else f"{pending}; {query}"
             connection.pending_begin = None
             try:
-                with connection.round_trip():
-                    super().execute(joined, vars)
+                self._send_after(pending, query, vars)
             except BaseException:
                 connection.keep_pending_if_unsent(pending)
                 raise
+
+        def execute_whole(self, query: Any, vars: Any = None) -> None:
+            """`query`, a statement complete in itself. While the unit of work lets it commit
+            alone (`commits_alone`, explicit_begin.committing_alone) and has sent nothing yet,
+            it goes with the scope binding and no BEGIN: the server runs both as one transaction
+            and commits it before it answers. The BEGIN stays pending, so whatever follows
+            begins a transaction of its own. Otherwise it is `execute`."""
+            connection = self.connection
+            pending = connection.pending_begin
+            if pending is None or not connection.commits_alone or not pending.startswith(BEGIN_FIRST):
+                self.execute(query, vars)
+                return
+            connection.pending_begin = None
+            try:
+                self._send_after(pending.removeprefix(BEGIN_FIRST), query, vars)
+            finally:  # sent or not, committed or rolled back: no transaction is open now
+                connection.pending_begin = pending
+
+        def _send_after(self, first: str, query: Any, vars: Any) -> None:
+            """`first`, then `query`, in one query string: one round trip, the server answering
+            with the query's result."""
+            if isinstance(query, psycopg2.sql.Composable):
+                query = query.as_string(self)
+            joined = (first.encode() + b"; " + query) if isinstance(query, bytes) else f"{first}; {query}"
+            with self.connection.round_trip():
+                super().execute(joined, vars)
 
         def executemany(self, query: Any, vars_list: Any) -> None:
             self.connection.send_pending_begin()
@@ -203,11 +227,14 @@ def _psycopg2_connection() -> type[Any]:
         unit of work's BEGIN until its first statement (`pending_begin`)."""
 
         pending_begin: str | None
+        commits_alone: bool
+        """Set while a unit of work lets a statement complete in itself commit on its own."""
 
         def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
             super().__init__(dsn, *args, **kwargs)
             self.cursor_factory = DeadlineCursor
             self.pending_begin = None
+            self.commits_alone = False
             self._watched()
 
         def rollback(self) -> None:
@@ -215,6 +242,7 @@ def _psycopg2_connection() -> type[Any]:
             # work that ended by a way that never reached `explicit_begin.release`) must not ride
             # on the next borrower's first statement with this one's scope.
             self.pending_begin = None
+            self.commits_alone = False
             super().rollback()
 
         def send_pending_begin(self) -> None:

@@ -165,14 +165,12 @@ class CompiledRead:
     def __init__(self, statement: sa.Select[Any] | sa.Update, table: sa.Table, dialect: sa.Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
-        self.error: type[Exception] = dialect.loaded_dbapi.Error
         self._binds = tuple((name, bind.type.dialect_impl(dialect).bind_processor(dialect))
                             for name, bind in compiled.binds.items())
         self._positions = compiled.positiontup
         # Named parameters that no type processes (the drivers' own UUIDs) go as they are given.
         self._plain = self._positions is None and all(bind is None for _, bind in self._binds)
-        self._table, self._dialect = table, dialect
-        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
+        self.columns = ResultColumns(table, dialect)
 
     def parameters(self, given: dict[str, Any]) -> Any:
         """`given` holds exactly the statement's parameters."""
@@ -181,13 +179,26 @@ class CompiledRead:
         values = {name: given[name] if bind is None else bind(given[name]) for name, bind in self._binds}
         return values if self._positions is None else tuple(values[name] for name in self._positions)
 
-    def values(self, row: Sequence[Any], cursor: Any) -> Sequence[Any]:
+    def values(self, row: Sequence[Any], description: Sequence[Any]) -> Sequence[Any]:
+        """`row` as `Connection.execute` would return it; `description`: the cursor's."""
+        return self.columns.values(row, description)
+
+
+class ResultColumns:
+    """Rows of every column of a table, in column order, converted by the columns' result
+    processors (UUIDs, JSON, timestamptz to UTC, enums...) for one dialect."""
+
+    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+        self._table, self._dialect = table, dialect
+        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
+
+    def values(self, row: Sequence[Any], description: Sequence[Any]) -> Sequence[Any]:
         processors = self._processors
         if processors is None:  # a few processors depend on the type the server reports (numerics)
             dialect = self._dialect
             found = ((position, column.type.dialect_impl(dialect).result_processor(dialect, described[1]))
                      for position, (column, described) in enumerate(
-                         zip(self._table.columns, cursor.description, strict=True)))
+                         zip(self._table.columns, description, strict=True)))
             processors = self._processors = tuple((position, process) for position, process in found if process)
         if not processors:
             return row

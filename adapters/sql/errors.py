@@ -20,7 +20,9 @@ from domain.shared.errors import (
 # SQLSTATEs that mean "try again": serialization failure and deadlock; a wait past its limit (lock
 # timeout, statement timeout); a connection lost (admin or crash shutdown, cannot connect now, and
 # the 08 class).
-_TRANSIENT_SQLSTATES = {"40001", "40P01"}
+# Serialization failure and deadlock; and invalid_sql_statement_name: a prepared statement that a
+# pooler's reset or a DEALLOCATE dropped, prepared again on the next try (job_acknowledgement.py).
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "26000"}
 _TIMEOUT_SQLSTATES = {"55P03", "57014"}
 _CONNECTION_SQLSTATES = {"57P01", "57P02", "57P03"}
 

@@ -36,11 +36,13 @@ the async face runs the unit of work in; its errors are adapted as the adapter a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.deadline import PQTRANS_IDLE
+from adapters.sql.deadline import BEGIN_FIRST, PQTRANS_IDLE
 from adapters.sql.driver import direct, driver_error, on_blocking_driver
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
 from domain.shared.scope import TenantScope
@@ -58,7 +60,7 @@ def begin_bound(connection: sa.Connection, scope: TenantScope) -> None:
     checked `can_begin_explicitly`."""
     tenant = "" if scope.tenant is None else str(scope.tenant)
     system = "on" if scope.is_system else "off"
-    statement = (f"BEGIN; SELECT set_config('{TENANT_SETTING}', '{tenant}', true), "
+    statement = (f"{BEGIN_FIRST}SELECT set_config('{TENANT_SETTING}', '{tenant}', true), "
                  f"set_config('{SYSTEM_SETTING}', '{system}', true)")
     dbapi = _dbapi(connection)
     dbapi.autocommit = True
@@ -66,6 +68,23 @@ def begin_bound(connection: sa.Connection, scope: TenantScope) -> None:
         dbapi.pending_begin = statement
         return
     _send(connection, statement)
+
+
+@contextmanager
+def committing_alone(connection: sa.Connection) -> Iterator[None]:
+    """While entered, a statement complete in itself (`DeadlineCursor.execute_whole`) sent while
+    the BEGIN is still pending goes with the binding and no BEGIN: the server runs the two as one
+    transaction and commits it before it answers. The BEGIN stays pending for whatever the unit
+    of work sends next, and a COMMIT finds nothing to end. psycopg2 deadline connections only."""
+    dbapi = _dbapi(connection)
+    if not _defers(dbapi):
+        yield
+        return
+    dbapi.commits_alone = True
+    try:
+        yield
+    finally:
+        dbapi.commits_alone = False
 
 
 def _defers(dbapi: Any) -> bool:
@@ -104,6 +123,7 @@ def release(connection: sa.Connection) -> None:
         return
     if _defers(dbapi):
         dbapi.pending_begin = None
+        dbapi.commits_alone = False
     try:
         if _in_transaction(connection):
             _send(connection, "ROLLBACK")

@@ -10,15 +10,18 @@ is the claim's order, so a claim reads only the rows it takes. No foreign keys, 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
+from pydantic import JsonValue
 
 from adapters.records.store import RecordStore
 from adapters.rules.job_queries import JobQueries, StoreJobQueries
+from adapters.sql import job_acknowledgement
 from adapters.sql.declarations import aggregate_table, optional, partial_unique_index
-from adapters.sql.driver import CompiledRead, direct
+from adapters.sql.driver import CompiledRead, direct, on_blocking_driver
 from adapters.sql.errors import translated
 from adapters.sql.records import SqlRecordStore
 from adapters.sql.types import StrEnumText, UtcDateTime, json_document, text
@@ -110,6 +113,15 @@ class SqlJobQueries(JobQueries):
         with translated(store.schema.entity):
             return [store.from_row(row) for row in connection.execute(_claim_statement(scope_field), parameters)]
 
+    def complete_and_claim(self, completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]], worker_id: str,
+                           queue_name: str, limit: int, lease: timedelta,
+                           now: datetime) -> tuple[list[uuid.UUID], list[Job]] | None:
+        """PostgreSQL on a blocking driver: one statement (`adapters/sql/job_acknowledgement.py`)."""
+        connection = self._store.connection
+        if not (on_blocking_driver(connection) and direct(connection)):
+            return None
+        return job_acknowledgement.complete_and_claim(self._store, completions, worker_id, queue_name, limit, lease,
+                                                      now)
 
     def counts_by_status(self, queue_name: str) -> dict[JobStatus, int]:
         table = processing_jobs

@@ -24,8 +24,9 @@ from adapters.records.store import Query, RecordStore, next_version
 from adapters.sql.bulk import insert_all, insert_ignoring_conflicts, insert_returning
 from adapters.sql.bulk_update import update_all
 from adapters.sql.copy import COPY_THRESHOLD, copy_insert
-from adapters.sql.driver import CompiledRead, dbapi_cursor, direct, driver_error, on_blocking_driver
-from adapters.sql.errors import sqlstate, translate, translated
+from adapters.sql.direct_cursor import DirectCursor
+from adapters.sql.driver import CompiledRead, direct, on_blocking_driver
+from adapters.sql.errors import sqlstate, translated
 from adapters.sql.ordering import keyset_after, order_by_clauses
 from adapters.transactions import Guard
 from domain.shared.entity import Entity
@@ -166,9 +167,9 @@ def _update_statement(table: sa.Table, scope_field: str | None) -> sa.Update:
 
 class SqlRecordStore(RecordStore[E]):
     # The read by id on the DBAPI cursor, set up by its first call: the compiled statement with its
-    # parameters (the scope is the store's), and the cursor, reused while the connection stays.
+    # parameters (the scope is the store's), and the cursor of the direct statements.
     _by_id: tuple[CompiledRead, dict[str, Any]] | None = None
-    _cursor: Any = None
+    _direct: DirectCursor | None = None
 
     def __init__(self, schema: RecordSchema[E], table: sa.Table, connection: sa.Connection, scope: TenantScope,
                  guard: Guard, *, copy_threshold: int = COPY_THRESHOLD) -> None:
@@ -236,26 +237,15 @@ class SqlRecordStore(RecordStore[E]):
     def rows_direct(self, read: CompiledRead, parameters: dict[str, Any]) -> list[E]:
         """`read` (every column of this store's table, compiled for its dialect) run on the
         transaction's DBAPI cursor, for a caller that checked `direct(store.connection)`."""
-        connection = self._connection
-        cursor = None
-        # What `translated` does, written out: the context manager would cost a tenth of the call.
-        try:
-            try:
-                cursor = self._cursor
-                # A blocking driver's cursor serves the store's next reads on the same connection;
-                # an async driver's adapter is made per statement, as SQLAlchemy makes it.
-                if (cursor is None or getattr(cursor, "connection", None) is not connection.connection.dbapi_connection
-                        or cursor.closed):
-                    cursor = dbapi_cursor(connection)
-                    if not connection.dialect.is_async:
-                        self._cursor = cursor
-                cursor.execute(read.sql, read.parameters(parameters))
-                rows = [read.values(row, cursor) for row in cursor.fetchall()]
-            except read.error as error:
-                raise driver_error(connection, error, read.sql, cursor) from error
-        except exc.SQLAlchemyError as error:
-            raise translate(error, self.schema.entity) from error
-        return [self.from_row(values) for values in rows]
+        rows, description = self.direct_cursor.fetch(read.sql, read.parameters(parameters))
+        return [self.from_row(read.values(row, description)) for row in rows]
+
+    @property
+    def direct_cursor(self) -> DirectCursor:
+        """The cursor of the store's direct statements (`driver.direct`), made on first use."""
+        if self._direct is None:
+            self._direct = DirectCursor(self._connection, self.schema.entity)
+        return self._direct
 
     def find(self, query: Query) -> list[E]:
         statement = self.scoped(sa.select(self.table)).where(*self._where(query.conditions))

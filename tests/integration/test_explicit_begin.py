@@ -22,6 +22,7 @@ from application.testing.contracts.tenancy import tenant
 from domain.shared.errors import Conflict
 from ports.tenancy import TenancyUnitOfWork, TenancyUnitOfWorkFactory
 from tests.conftest import on_driver, on_each_postgres_driver
+from tests.integration.round_trips import counting_round_trips
 from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -163,25 +164,9 @@ def _insert_tenant(connection: sa.Connection, slug: str) -> None:
                        {"id": uuid.uuid4(), "slug": slug})
 
 
-def _round_trips(database: SqlDatabase) -> Callable[[], int]:
-    """How many round trips the pooled psycopg2 connection made since this was called."""
-    raw = database.engine.raw_connection()
-    driver: Any = raw.driver_connection
-    raw.close()
-    counted = [0]
-    original = driver.round_trip
-
-    def counting() -> Any:
-        counted[0] += 1
-        return original()
-
-    driver.round_trip = counting
-    return lambda: counted[0]
-
-
 def test_a_read_is_two_round_trips_and_an_idle_unit_of_work_none(psycopg2_connection: SqlDatabase) -> None:
     units = tenancy_units(SqlBackend(psycopg2_connection))
-    round_trips = _round_trips(psycopg2_connection)
+    round_trips = counting_round_trips(psycopg2_connection)
     with units.system() as uow:
         assert uow.tenants.get_by_slug(f"missing-{uuid.uuid4().hex[:8]}") is None
     assert round_trips() == 2  # BEGIN, binding and SELECT; COMMIT

@@ -402,6 +402,166 @@ class JobsContract:
         with jobs_uow.system() as uow:
             assert uow.jobs.get_by_id_or_raise(foreign.id).version == foreign.version
 
+    # -- the worker's step: the acknowledgement and the next claim together ----------------------
+    def test_complete_and_claim_acknowledges_then_claims_the_next_batch(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                        jobs_clock: MovableClock) -> None:
+        low = queue_jobs(jobs_uow, jobs_clock, 3, priority=1)
+        high = queue_jobs(jobs_uow, jobs_clock, 1, priority=9, tenant=TENANT_B)
+        queue_jobs(jobs_uow, jobs_clock, 1, queue="other")
+        first, second = claim(jobs_uow, limit=2)
+        assert [first.id, second.id] == [high[0].id, low[0].id]
+        jobs_clock.advance(timedelta(seconds=2))
+        with jobs_uow.system() as uow:
+            completed, claimed = uow.jobs.complete_and_claim([(second, {"pages": 2}), (first, None)], "w1", "default",
+                                                             limit=5, lease=timedelta(seconds=60))
+        assert completed == [second.id, first.id]
+        assert [job.id for job in claimed] == [low[1].id, low[2].id]
+        for job in claimed:
+            assert (job.status, job.worker_id, job.attempt, job.version) == (JobStatus.RUNNING, "w1", 1, 2)
+            assert job.lease_expires_at == jobs_clock.now() + timedelta(seconds=60)
+            assert job.started_at == jobs_clock.now() and job.completed_at is None
+        with jobs_uow.system() as uow:
+            done = {job.id: uow.jobs.get_by_id_or_raise(job.id) for job in (first, second)}
+            assert uow.jobs.get_by_id_or_raise(low[1].id) == claimed[0]
+        for job, result in ((first, None), (second, {"pages": 2})):
+            stored = done[job.id]
+            assert (stored.status, stored.progress, stored.result) == (JobStatus.COMPLETED, 100.0, result)
+            assert stored.completed_at == stored.updated_at == jobs_clock.now()
+            assert (stored.lease_expires_at, stored.version, stored.attempt) == (None, job.version + 1, 1)
+        with jobs_uow.system() as uow:
+            assert uow.jobs.complete_and_claim([], "w1", "default") == ([], [])
+            assert uow.jobs.get_job_stats("default").running == 2
+
+    def test_complete_and_claim_completes_the_current_claims_only(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                  jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 4)
+        claimed = claim(jobs_uow, worker="w1")
+        with jobs_uow.system() as uow:
+            uow.jobs.cancel(claimed[1].id)
+            moved = uow.jobs.heartbeat(claimed[2].id, "w1", 1)  # its copy is stale, still current
+        jobs_clock.advance(LEASE)
+        with jobs_uow.system() as uow:
+            [rescued] = uow.jobs.recover_expired_leases(limit=1)  # the oldest: claimed[0]
+        [again] = claim(jobs_uow, worker="w2", limit=1)
+        assert (rescued.id, again.id, again.attempt) == (claimed[0].id, claimed[0].id, 2)
+        with jobs_uow.system() as uow:
+            completed, more = uow.jobs.complete_and_claim([(job, None) for job in claimed], "w1", "default")
+            assert uow.jobs.complete_and_claim([(again, None)], "w1", "default") == ([], [])  # w2's claim
+        # The rescued job's old attempt and the cancelled one are left out; claimed[3]'s lease ran
+        # out but no one rescued it: its claim is still current.
+        assert completed == [claimed[2].id, claimed[3].id] and more == []
+        with jobs_uow.system() as uow:
+            statuses = [uow.jobs.get_by_id_or_raise(job.id) for job in claimed]
+        assert [job.status for job in statuses] == [
+            JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.COMPLETED]
+        assert (statuses[0].worker_id, statuses[0].attempt, statuses[0].version) == ("w2", 2, again.version)
+        assert statuses[2].version == moved.version + 1
+
+    @pytest.mark.parametrize(("call", "field"), [
+        (lambda job: ([(job, {"bad": object()})], "w1", "default", {}), "result"),
+        (lambda job: ([(job, None), (job, None)], "w1", "default", {}), "completions"),
+        (lambda job: ([job], "w1", "default", {}), "completions"),
+        (lambda job: ("jobs", "w1", "default", {}), "completions"),
+        (lambda job: ([(job, None)], "", "default", {}), "worker_id"),
+        (lambda job: ([(job, None)], "w1", "no such queue!", {}), "queue_name"),
+        (lambda job: ([(job, None)], "w1", "default", {"limit": 0}), "limit"),
+        (lambda job: ([(job, None)], "w1", "default", {"limit": 1001}), "limit"),
+        (lambda job: ([(job, None)], "w1", "default", {"lease": timedelta(0)}), "lease"),
+        (lambda job: ([(job, None)], "w1", "default", {"lease": 30}), "lease"),
+    ])
+    def test_bad_complete_and_claim_is_refused_and_writes_nothing(
+        self, jobs_uow: JobsUnitOfWorkFactory, jobs_clock: MovableClock,
+        call: Callable[[Job], tuple[Any, Any, Any, dict[str, Any]]], field: str,
+    ) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 2)
+        [first] = claim(jobs_uow, limit=1)
+        completions, worker, queue, options = call(first)
+        with jobs_uow.system() as uow:
+            with pytest.raises(ValidationError, match=field):
+                uow.jobs.complete_and_claim(completions, worker, queue, **options)
+            assert uow.jobs.get_by_id_or_raise(first.id) == first
+            assert uow.jobs.get_job_stats().queued == 1
+
+    def test_complete_and_claim_stays_in_its_tenant(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                    jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 1, tenant=TENANT_B)
+        [foreign] = claim(jobs_uow, worker="w1")
+        queue_jobs(jobs_uow, jobs_clock, 1, tenant=TENANT_B)
+        own = queue_jobs(jobs_uow, jobs_clock, 1, tenant=TENANT_A)
+        with jobs_uow.for_tenant(TENANT_A) as uow:
+            completed, claimed = uow.jobs.complete_and_claim([(foreign, None)], "w1", "default", limit=5)
+        assert completed == [] and [job.id for job in claimed] == [own[0].id]
+        with jobs_uow.system() as uow:
+            assert uow.jobs.get_by_id_or_raise(foreign.id) == foreign
+            assert uow.jobs.get_job_stats("default").queued == 1
+
+    def test_complete_and_claim_rolled_back_changes_nothing(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                            jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 3)
+        [first] = claim(jobs_uow, limit=1)
+        with pytest.raises(RuntimeError), jobs_uow.system() as uow:
+            completed, claimed = uow.jobs.complete_and_claim([(first, None)], "w1", "default", limit=5)
+            assert (completed, len(claimed)) == ([first.id], 2)
+            raise RuntimeError("the worker died before committing")
+        with jobs_uow.system() as uow:
+            assert uow.jobs.get_by_id_or_raise(first.id) == first
+            assert uow.jobs.get_job_stats("default").queued == 2
+        with jobs_uow.system() as uow:  # the same again, committed this time
+            completed, claimed = uow.jobs.complete_and_claim([(first, None)], "w1", "default", limit=5)
+        assert completed == [first.id] and len(claimed) == 2
+
+    def test_complete_and_claim_committed_with_its_statement(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                             jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 4)
+        [first] = claim(jobs_uow, limit=1)
+        with pytest.raises(RuntimeError), jobs_uow.system() as uow:
+            completed, claimed = uow.commit_with(lambda: uow.jobs.complete_and_claim([(first, None)], "w1", "default",
+                                                                                    limit=2))
+            assert completed == [first.id] and len(claimed) == 2
+            # Committed: what comes next in this unit of work is a transaction of its own.
+            uow.jobs.cancel(claimed[0].id)
+            raise RuntimeError("the worker died after committing")
+        with jobs_uow.system() as uow:
+            stats = uow.jobs.get_job_stats("default")
+            assert (stats.completed, stats.running, stats.queued, stats.cancelled) == (1, 2, 1, 0)
+            assert uow.jobs.get_by_id_or_raise(claimed[1].id) == claimed[1]
+
+    def test_complete_and_claim_joined_commits_with_the_outer_unit_of_work(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                           jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 2)
+        with pytest.raises(RuntimeError), jobs_uow.system() as outer:
+            outer.jobs.get_job_stats("default")
+            with jobs_uow.system() as inner:
+                _completed, claimed = inner.commit_with(lambda: inner.jobs.complete_and_claim([], "w1", "default"))
+                assert len(claimed) == 2
+            raise RuntimeError("the outer unit of work fails")
+        with jobs_uow.system() as uow:
+            assert uow.jobs.get_job_stats("default").queued == 2
+
+    def test_concurrent_complete_and_claim_never_take_the_same_job(self, jobs_uow: JobsUnitOfWorkFactory,
+                                                                   jobs_clock: MovableClock) -> None:
+        queue_jobs(jobs_uow, jobs_clock, 24)
+        taken: list[uuid.UUID] = []
+        done: list[uuid.UUID] = []
+
+        def one(worker: str) -> None:
+            held: list[Job] = []
+            while True:
+                def step(finished: list[Job] = held) -> tuple[list[uuid.UUID], list[Job]]:
+                    with jobs_uow.system() as uow:
+                        return uow.jobs.complete_and_claim([(job, None) for job in finished], worker, "default",
+                                                           limit=2)
+                completed, held = retrying(step, attempts=50)
+                done.extend(completed)
+                taken.extend(job.id for job in held)
+                if not held:
+                    return
+
+        assert race(one, [f"w{n}" for n in range(4)]) == []
+        assert len(taken) == len(set(taken)) == 24 and sorted(done) == sorted(taken)
+        with jobs_uow.system() as uow:
+            assert uow.jobs.get_job_stats("default").completed == 24
+
     def test_an_expired_lease_is_rescued_and_the_late_worker_is_fenced_out(
         self, jobs_uow: JobsUnitOfWorkFactory, jobs_clock: MovableClock,
     ) -> None:
