@@ -147,123 +147,28 @@ class _Bounded:
 PQTRANS_IDLE = 0
 """libpq's transaction status with no transaction open (`connection.info.transaction_status` on
 both drivers): nothing was sent since the last transaction ended."""
-BEGIN_FIRST = "BEGIN; "
-"""How a deferred BEGIN starts (explicit_begin.begin_bound): what follows it is the scope binding."""
 
 
 @functools.cache
 def _psycopg2_connection() -> type[Any]:
     """The psycopg2 subclasses, made on first use: psycopg2 is the `postgres` extra, and an
-    install without it never imports it."""
+    install without it never imports it. They also hold back a unit of work's BEGIN until its first
+    statement (`adapters/sql/deferred_begin.py`)."""
     import psycopg2.extensions
-    import psycopg2.sql
 
-    class DeadlineCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
-        """Every statement a cursor sends is a round trip of its connection. A BEGIN the unit of
-        work deferred (`DeadlineConnection.pending_begin`) goes in front of the first statement,
-        in the same query string: psycopg2 sends a statement and its parameters as one simple
-        query, so the server runs both in that one round trip and answers with the statement's
-        result (explicit_begin.py)."""
+    from adapters.sql.deferred_begin import DeferredBeginConnection, DeferredBeginCursor
 
-        connection: Any
+    class DeadlineCursor(DeferredBeginCursor, psycopg2.extensions.cursor):  # type: ignore[misc]
+        """Every statement a cursor sends is a round trip of its connection."""
 
-        def execute(self, query: Any, vars: Any = None) -> None:
-            connection = self.connection
-            pending = connection.pending_begin
-            if pending is None:
-                with connection.round_trip():
-                    super().execute(query, vars)
-                return
-            connection.pending_begin = None
-            try:
-                self._send_after(pending, query, vars)
-            except BaseException:
-                connection.keep_pending_if_unsent(pending)
-                raise
-
-        def execute_whole(self, query: Any, vars: Any = None) -> None:
-            """`query`, a statement complete in itself. While the unit of work lets it commit
-            alone (`commits_alone`, explicit_begin.committing_alone) and has sent nothing yet,
-            it goes with the scope binding and no BEGIN: the server runs both as one transaction
-            and commits it before it answers. The BEGIN stays pending, so whatever follows
-            begins a transaction of its own. Otherwise it is `execute`."""
-            connection = self.connection
-            pending = connection.pending_begin
-            if pending is None or not connection.commits_alone or not pending.startswith(BEGIN_FIRST):
-                self.execute(query, vars)
-                return
-            connection.pending_begin = None
-            try:
-                self._send_after(pending.removeprefix(BEGIN_FIRST), query, vars)
-            finally:  # sent or not, committed or rolled back: no transaction is open now
-                connection.pending_begin = pending
-
-        def _send_after(self, first: str, query: Any, vars: Any) -> None:
-            """`first`, then `query`, in one query string: one round trip, the server answering
-            with the query's result."""
-            if isinstance(query, psycopg2.sql.Composable):
-                query = query.as_string(self)
-            joined = (first.encode() + b"; " + query) if isinstance(query, bytes) else f"{first}; {query}"
-            with self.connection.round_trip():
-                super().execute(joined, vars)
-
-        def executemany(self, query: Any, vars_list: Any) -> None:
-            self.connection.send_pending_begin()
-            with self.connection.round_trip():
-                super().executemany(query, vars_list)
-
-        def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
-            self.connection.send_pending_begin()
-            with self.connection.round_trip():
-                super().copy_expert(sql, file, size)
-
-        def callproc(self, procname: Any, parameters: Any = None) -> Any:
-            self.connection.send_pending_begin()
-            with self.connection.round_trip():
-                return super().callproc(procname, parameters)
-
-    class DeadlineConnection(_Bounded, psycopg2.extensions.connection):  # type: ignore[misc]
-        """A psycopg2 connection whose round trips the watch bounds, and which can hold back a
-        unit of work's BEGIN until its first statement (`pending_begin`)."""
-
-        pending_begin: str | None
-        commits_alone: bool
-        """Set while a unit of work lets a statement complete in itself commit on its own."""
+    class DeadlineConnection(DeferredBeginConnection, _Bounded, psycopg2.extensions.connection):  # type: ignore[misc]
+        """A psycopg2 connection whose round trips the watch bounds."""
 
         def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
             super().__init__(dsn, *args, **kwargs)
             self.cursor_factory = DeadlineCursor
-            self.pending_begin = None
-            self.commits_alone = False
+            self._deferring()
             self._watched()
-
-        def rollback(self) -> None:
-            # The pool's reset when the connection comes back: a BEGIN still pending (a unit of
-            # work that ended by a way that never reached `explicit_begin.release`) must not ride
-            # on the next borrower's first statement with this one's scope.
-            self.pending_begin = None
-            self.commits_alone = False
-            super().rollback()
-
-        def send_pending_begin(self) -> None:
-            """The deferred BEGIN on its own, before a statement that cannot carry it."""
-            pending = self.pending_begin
-            if pending is None:
-                return
-            self.pending_begin = None
-            try:
-                with self.cursor() as cursor, self.round_trip():
-                    psycopg2.extensions.cursor.execute(cursor, pending)
-            except BaseException:
-                self.keep_pending_if_unsent(pending)
-                raise
-
-        def keep_pending_if_unsent(self, pending: str) -> None:
-            """After a failed send: when nothing reached the server (the parameters did not fit
-            the statement, say), the BEGIN is still to come, or the unit of work's next statement
-            would run outside any transaction."""
-            if not self.closed and self.info.transaction_status == PQTRANS_IDLE:
-                self.pending_begin = pending
 
     return DeadlineConnection
 

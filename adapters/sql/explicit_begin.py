@@ -21,7 +21,7 @@ The two settings go as literals (a statement with parameters cannot hold two com
 caller's text is ever part of the statement.
 
 On psycopg2 the BEGIN does not even go alone: the unit of work leaves it with the connection
-(`pending_begin` of the deadline connection, adapters/sql/deadline.py), whose cursor sends it in
+(`pending_begin` of the deadline connection, adapters/sql/deferred_begin.py), whose cursor sends it in
 front of the unit of work's first statement, in the same query string (psycopg2 sends a statement
 with its parameters filled in as one simple query, and the server answers with the last result).
 A read by id is then two round trips, not three: BEGIN, binding and SELECT, then COMMIT. A unit of
@@ -42,7 +42,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.deadline import BEGIN_FIRST, PQTRANS_IDLE
+from adapters.sql.deadline import PQTRANS_IDLE
+from adapters.sql.deferred_begin import BEGIN_FIRST
 from adapters.sql.driver import direct, driver_error, on_blocking_driver
 from adapters.sql.row_level_security import SYSTEM_SETTING, TENANT_SETTING
 from domain.shared.scope import TenantScope
