@@ -1,0 +1,20 @@
+"""`portside worker`'s log line: the same text as logging's own formatter, the time worked out once a second."""
+
+from __future__ import annotations
+
+import logging
+
+from application.jobs.console import LineFormatter
+
+
+def _record(created: float) -> logging.LogRecord:
+    record = logging.LogRecord("portside.jobs", logging.INFO, __file__, 1, "job %s completed", ("j1",), None)
+    record.created, record.msecs = created, (created - int(created)) * 1000
+    return record
+
+
+def test_the_line_is_the_standard_one_across_seconds() -> None:
+    standard = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    ours = LineFormatter()
+    for created in (1_780_000_000.001, 1_780_000_000.999, 1_780_000_001.5, 1_780_000_001.0, 1_780_003_600.25):
+        assert ours.format(_record(created)) == standard.format(_record(created))
