@@ -677,9 +677,10 @@ def notes(jobs: int, latency_jobs: int) -> str:
   30 s lease, heartbeat every 10 s, wake-ups by LISTEN/NOTIFY, the built-in `noop` handler, one INFO
   line per job to a log file), as the application role (row-level security on, system scope for the
   claim). The `noop` handler never opens `context.uow`, so its jobs are acknowledged a batch at a
-  time (`complete_many`, fenced by worker id and attempt) in the transaction of the next claim: per
-  batch one transaction of 4 round trips (BEGIN with the scope binding as one query, the
-  acknowledgement, the claim, COMMIT) against the loop's 8. Enqueue: `EnqueueJob.many`
+  time with the next claim: per batch one statement, `complete_and_claim` (the acknowledgement,
+  fenced by worker id and attempt, and the claim as two data-modifying CTEs), prepared once per
+  connection and sent with the scope binding as one implicit transaction (`uow.commit_with`): one
+  round trip a batch, against the loop's 8. Enqueue: `EnqueueJob.many`
   (`create_jobs`: one COPY into a staging table and one `INSERT ... SELECT` in one unit of work,
   then one NOTIFY).
 - pgqueuer {_version("pgqueuer")}: `QueueManager(Queries(AsyncpgDriver(asyncpg connection)))`, a no-op
@@ -697,7 +698,8 @@ def notes(jobs: int, latency_jobs: int) -> str:
   + 1, lease ... WHERE id IN (SELECT id ... ORDER BY priority DESC, created_at, id LIMIT {BATCH} FOR UPDATE
   SKIP LOCKED) RETURNING ...`, then one transaction acknowledging the batch with one `UPDATE ... SET
   status = 'COMPLETED' ... WHERE (id, attempt) IN (unnest(ids, attempts)) AND worker_id = ... AND status =
-  'RUNNING'` (fenced; no heartbeat: a batch is acknowledged within milliseconds); idle, it sleeps 5 ms.
+  'RUNNING'` (fenced; the rows found by id, the status test written to match no index, as Portside's;
+  no heartbeat: a batch is acknowledged within milliseconds); idle, it sleeps 5 ms.
   Enqueue: `execute_values` into `processing_jobs`.
 - Latency: on an idle queue ({WORKERS} idle workers), {latency_jobs} jobs queued one at a time
   ({LATENCY_PAUSE * 1000:.0f} ms apart) through each system's single enqueue call with `time.time()` in the
