@@ -60,6 +60,10 @@ _PREPARED = "portside_prepared"
 """The key of the pool record's `info` that holds the names prepared on its connection."""
 _UNSURE = "portside_prepared_unsure"
 """... and the names whose PREPARE was in a statement that failed."""
+MAX_PREPARED = 8
+"""Prepared statements a connection keeps at most (one per batch size and scope met): a caller
+that varies its batch size past that gets the statement planned each time, not a server session
+growing a plan for every size."""
 
 
 def _placeholders(scoped: bool, numbered: bool) -> dict[str, str]:
@@ -157,6 +161,8 @@ def _run_prepared(cursor: DirectCursor, info: dict[Any, Any], table: sa.Table, s
     prepared: set[str] = info.setdefault(_PREPARED, set())
     if name not in prepared and _prepared_before(cursor, info, name):
         prepared.add(name)
+    if name not in prepared and len(prepared) >= MAX_PREPARED:
+        return cursor.fetch(_inline(table, scope_field, limit), parameters, whole=True)
     known = name in prepared
     try:
         found = cursor.fetch(execute if known else prepare.replace("%", "%%") + "; " + execute, parameters,

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from adapters.sql.backend import SqlBackend
 from adapters.sql.database import SqlDatabase
 from adapters.sql.engine import PoolSettings
+from adapters.sql.job_acknowledgement import MAX_PREPARED
 from domain.jobs.job import Job, JobStatus
 from domain.shared.errors import PortsideError, StorageUnavailable
 from ports.jobs import JobsUnitOfWorkFactory
@@ -163,3 +164,19 @@ def test_a_failed_statement_committed_alone_leaves_nothing_open(units: JobsUnitO
         assert uow.jobs.get_job_stats("default").queued == 2
         _done, claimed = uow.jobs.complete_and_claim([], "w1", "default")
     assert len(claimed) == 2
+
+
+def test_a_connection_keeps_a_bounded_number_of_prepared_statements(units: JobsUnitOfWorkFactory,
+                                                                    one_connection: SqlDatabase) -> None:
+    """Batch sizes past `MAX_PREPARED` still claim, planned each time, and prepare nothing more."""
+    _queue(units, sum(range(1, MAX_PREPARED + 3)))  # each claim takes `limit` jobs
+    claimed: list[Job] = []
+    for limit in range(1, MAX_PREPARED + 3):
+        with units.system() as uow:
+            claimed += uow.jobs.complete_and_claim([], "w1", "default", limit=limit)[1][:1]
+            uow.jobs.get_job_stats("default")
+    assert len({job.id for job in claimed}) == MAX_PREPARED + 2
+    with one_connection.engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements "
+                                           "WHERE name LIKE 'portside_complete_and_claim%%'").scalar_one()
+    assert names == MAX_PREPARED
