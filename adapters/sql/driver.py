@@ -185,11 +185,12 @@ class CompiledRead:
 
 
 class ResultColumns:
-    """Rows of every column of a table, in column order, converted by the columns' result
-    processors (UUIDs, JSON, timestamptz to UTC, enums...) for one dialect."""
+    """Rows of every column of a table (or of `columns`), in that order, converted by the columns'
+    result processors (UUIDs, JSON, timestamptz to UTC, enums...) for one dialect."""
 
-    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
-        self._table, self._dialect = table, dialect
+    def __init__(self, table: sa.Table, dialect: sa.Dialect, columns: Sequence[sa.Column[Any]] | None = None) -> None:
+        self._columns = tuple(table.columns) if columns is None else tuple(columns)
+        self._dialect = dialect
         self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
     def values(self, row: Sequence[Any], description: Sequence[Any]) -> Sequence[Any]:
@@ -198,7 +199,7 @@ class ResultColumns:
             dialect = self._dialect
             found = ((position, column.type.dialect_impl(dialect).result_processor(dialect, described[1]))
                      for position, (column, described) in enumerate(
-                         zip(self._table.columns, description, strict=True)))
+                         zip(self._columns, description, strict=True)))
             processors = self._processors = tuple((position, process) for position, process in found if process)
         if not processors:
             return row

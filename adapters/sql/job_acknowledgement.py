@@ -77,7 +77,7 @@ def _placeholders(scoped: bool, numbered: bool) -> dict[str, str]:
 def _body(table: sa.Table, scope_field: str | None, limit: int, value: Mapping[str, str]) -> str:
     scope = f' AND t."{scope_field}" = {value["scope"]}' if scope_field is not None else ""
     ready_scope = f' AND "{scope_field}" = {value["scope"]}' if scope_field is not None else ""
-    returned = ", ".join(f't."{column.name}"' for column in table.columns)
+    returned = ", ".join(f't."{column.name}"' for column in _returned(table))
     return f"""
 WITH completed AS (
     UPDATE "{table.name}" AS t
@@ -120,9 +120,33 @@ def _inline(table: sa.Table, scope_field: str | None, limit: int) -> str:
     return _body(table, scope_field, limit, _placeholders(scope_field is not None, numbered=False))
 
 
+_SET_BY_THE_CLAIM = frozenset({"status", "worker_id", "lease_expires_at", "started_at", "completed_at", "updated_at"})
+"""Columns whose claimed values the caller knows (it sent them): not returned, so not parsed."""
+
+
+@cache
+def _returned(table: sa.Table) -> tuple[sa.Column[Any], ...]:
+    return tuple(column for column in table.columns if column.name not in _SET_BY_THE_CLAIM)
+
+
 @cache
 def _columns(table: sa.Table, dialect: sa.Dialect) -> ResultColumns:
-    return ResultColumns(table, dialect)
+    return ResultColumns(table, dialect, _returned(table))
+
+
+@cache
+def _layout(table: sa.Table) -> tuple[tuple[bool, int | str], ...]:
+    """For each column of the table, in order: (True, position among the returned columns) or
+    (False, the name of a column the claim set)."""
+    returned = [column.name for column in _returned(table)]
+    return tuple((True, returned.index(column.name)) if column.name in returned else (False, column.name)
+                 for column in table.columns)
+
+
+def _claimed_row(layout: tuple[tuple[bool, int | str], ...], returned: Sequence[Any],
+                 known: Mapping[str, Any]) -> list[Any]:
+    """A claimed job's row in the table's column order, from what was returned and what was set."""
+    return [returned[where] if from_row else known[where] for from_row, where in layout]  # type: ignore[index]
 
 
 def complete_and_claim(store: SqlRecordStore[Job], completions: Sequence[tuple[Job, Mapping[str, JsonValue] | None]],
@@ -149,7 +173,11 @@ def complete_and_claim(store: SqlRecordStore[Job], completions: Sequence[tuple[J
     columns = _columns(store.table, connection.dialect)
     described = description[1:]
     completed = [uuid.UUID(text) for text in rows[0][0] or ()] if rows else []
-    claimed = [store.from_row(columns.values(row[1:], described)) for row in rows if row[1] is not None]
+    known = {"status": JobStatus.RUNNING, "worker_id": worker_id, "lease_expires_at": parameters["lease_until"],
+             "started_at": now, "completed_at": None, "updated_at": now}
+    layout = _layout(store.table)
+    claimed = [store.from_row(_claimed_row(layout, columns.values(row[1:], described), known))
+               for row in rows if row[1] is not None]
     return completed, claimed
 
 
