@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 from pydantic import JsonValue
 
+from application.jobs.held_claims import Completion, HeldClaims, acknowledging
 from application.retry import retrying
 from domain.jobs.errors import LeaseLost
 from domain.jobs.job import Job
@@ -131,12 +132,7 @@ class Worker:
         self.settings = settings
         self._waker = waker
         self._stop = threading.Event()
-        # Claims this process holds, by (job id, attempt), each as its last claim or heartbeat
-        # returned it: the copy an acknowledgement is fenced with. A job failed and claimed again
-        # by another thread of this worker is another claim.
-        self._held: dict[tuple[uuid.UUID, int], Job] = {}
-        self._held_lock = threading.Lock()
-        self._job_locks: dict[tuple[uuid.UUID, int], threading.Lock] = {}
+        self._held = HeldClaims()
         # Progress goes through its own thread: a unit of work opened in the handler's thread would
         # join the handler's transaction, and on SQLite a writer waiting for the handler's write lock
         # from the handler's own thread would wait for itself.
@@ -199,7 +195,7 @@ class Worker:
 
         def claim() -> tuple[list[uuid.UUID], list[Job]]:
             settings = self.settings
-            with self._locked(finished) as (uow, copies):
+            with acknowledging(self._units, self._held, _completions(finished)) as (uow, copies):
                 # The unit of work's only statement: on psycopg2 it commits with it, one round trip.
                 return uow.commit_with(lambda: uow.jobs.complete_and_claim(
                     copies, settings.worker_id, settings.queue_name, limit=settings.batch_size,
@@ -207,10 +203,7 @@ class Worker:
 
         completed, jobs = retrying(claim, lost=(ConcurrencyConflict,))
         self._acknowledged(finished, completed)
-        with self._held_lock:
-            for job in jobs:
-                self._held[job.id, job.attempt] = job
-                self._job_locks[job.id, job.attempt] = threading.Lock()
+        self._held.hold(jobs)
         return jobs
 
     def _acknowledge(self, finished: list[_Finished]) -> None:
@@ -219,7 +212,7 @@ class Worker:
             return
 
         def acknowledge() -> list[uuid.UUID]:
-            with self._locked(finished) as (uow, copies):
+            with acknowledging(self._units, self._held, _completions(finished)) as (uow, copies):
                 return [job.id for job in uow.jobs.complete_many(copies, self.settings.worker_id)]
 
         try:
@@ -232,47 +225,6 @@ class Worker:
             finished.clear()
             return
         self._acknowledged(finished, completed)
-
-    class _Locked:
-        """A system unit of work, then the locks of the finished jobs, released after it commits:
-        every thread takes its unit of work first and a job's lock second (on SQLite the
-        transaction is a lock too), and no heartbeat moves a job between the reading of its copy
-        and the commit of its acknowledgement."""
-
-        def __init__(self, worker: Worker, finished: Sequence[_Finished]) -> None:
-            self._worker = worker
-            self._finished = finished
-            self._taken: list[threading.Lock] = []
-            self._work: Any = None
-
-        def __enter__(self) -> tuple[JobsUnitOfWork, list[tuple[Job, Mapping[str, JsonValue] | None]]]:
-            worker = self._worker
-            self._work = worker._units.system()
-            uow = self._work.__enter__()
-            try:
-                copies = []
-                for done in self._finished:
-                    key = (done.job.id, done.job.attempt)
-                    lock = worker._job_locks[key]
-                    lock.acquire()
-                    self._taken.append(lock)
-                    with worker._held_lock:
-                        copies.append((worker._held.get(key, done.job), done.result))
-            except BaseException as error:
-                self.__exit__(type(error), error, error.__traceback__)
-                raise
-            return uow, copies
-
-        def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
-            try:
-                self._work.__exit__(exc_type, exc, traceback)
-            finally:
-                for lock in self._taken:
-                    lock.release()
-                self._taken.clear()
-
-    def _locked(self, finished: Sequence[_Finished]) -> Worker._Locked:
-        return Worker._Locked(self, finished)
 
     def _acknowledged(self, finished: list[_Finished], completed: list[uuid.UUID]) -> None:
         """Count and log the acknowledged jobs, forget every one of them, and empty `finished`."""
@@ -287,7 +239,7 @@ class Worker:
                 lost += 1
                 log.warning("job %s %s: its lease was lost before its completion was acknowledged; it runs again",
                             job.id, job.job_type)
-        self._forget_all([item.job for item in finished])
+        self._held.forget(item.job for item in finished)
         self._count("completed", len(finished) - lost)
         self._count("lost", lost)
         finished.clear()
@@ -305,8 +257,7 @@ class Worker:
     def _run(self, job: Job, finished: list[_Finished]) -> None:
         started = time.monotonic()
         handler = self._handlers.get(job.job_type)
-        key = (job.id, job.attempt)
-        lock = self._job_locks[key]
+        lock = self._held.lock_of(job)
         work = _JobWork(self._units, job.tenant_id)
         try:
             if handler is None:
@@ -325,8 +276,7 @@ class Worker:
             # transaction is a lock too.
             with lock:
                 try:
-                    with self._held_lock:
-                        copy = self._held.get(key, job)
+                    copy = self._held.current(job)
                     work.opened.jobs.complete(job.id, self.settings.worker_id, job.attempt, result, claimed=copy)
                 except BaseException as error:
                     work.close(error)
@@ -347,7 +297,7 @@ class Worker:
     def _fail(self, job: Job, error: Exception, started: float) -> None:
         message = f"{type(error).__name__}: {error}"
         try:
-            with self._units.system() as uow, self._job_locks[job.id, job.attempt]:
+            with self._units.system() as uow, self._held.lock_of(job):
                 failed = uow.jobs.fail(job.id, self.settings.worker_id, job.attempt, message)
             self._count("failed")
             log.warning("job %s %s failed in %.0f ms (attempt %d): %s; %s", job.id, job.job_type,
@@ -362,14 +312,13 @@ class Worker:
     def _report(self, job: Job, progress: float) -> None:
         """Queued, not waited for: progress is advisory, and one that arrives after the job finished
         is fenced out (and ignored)."""
-        key = (job.id, job.attempt)
-        lock = self._job_locks[key]
+        lock = self._held.lock_of(job)
 
         def store() -> None:
             try:
                 with self._units.system() as uow, lock:
                     stored = uow.jobs.report_progress(job.id, self.settings.worker_id, job.attempt, progress)
-                    self._remember(stored)
+                    self._held.remember(stored)
             except PortsideError as error:
                 log.debug("job %s: progress not stored: %s", job.id, error)
 
@@ -377,7 +326,7 @@ class Worker:
 
     def _release(self, job: Job) -> None:
         try:
-            with self._units.system() as uow, self._job_locks[job.id, job.attempt]:
+            with self._units.system() as uow, self._held.lock_of(job):
                 uow.jobs.release(job.id, self.settings.worker_id, job.attempt)
             self._count("released")
         except PortsideError as error:  # its lease runs out and it is rescued
@@ -385,20 +334,8 @@ class Worker:
         finally:
             self._forget(job)
 
-    def _remember(self, job: Job) -> None:
-        """The newest copy of a claim still held (a heartbeat's or a progress report's)."""
-        with self._held_lock:
-            if (job.id, job.attempt) in self._held:
-                self._held[job.id, job.attempt] = job
-
     def _forget(self, job: Job) -> None:
-        self._forget_all([job])
-
-    def _forget_all(self, jobs: Sequence[Job]) -> None:
-        with self._held_lock:
-            for job in jobs:
-                self._held.pop((job.id, job.attempt), None)
-                self._job_locks.pop((job.id, job.attempt), None)
+        self._held.forget([job])
 
     def _count(self, name: str, amount: int = 1) -> None:
         if amount:
@@ -412,8 +349,7 @@ class Worker:
         interval = self.settings.heartbeat_interval.total_seconds()
         last_rescue = time.monotonic()
         while not self._stop.wait(interval):
-            with self._held_lock:
-                held = [(job, self._job_locks[key]) for key, job in self._held.items()]
+            held = self._held.all()
             if held:
                 self._beat(held)
             if time.monotonic() - last_rescue >= self.settings.rescue_interval.total_seconds():
@@ -432,11 +368,10 @@ class Worker:
                     if not lock.acquire(blocking=False):
                         continue  # being acknowledged right now
                     taken.append(lock)
-                    with self._held_lock:  # its newest copy: a progress report may have moved it
-                        copies.append(self._held.get((job.id, job.attempt), job))
+                    copies.append(self._held.current(job))  # a progress report may have moved it
                 extended = uow.jobs.heartbeat_many(copies, self.settings.worker_id, self.settings.lease)
             for job in extended:
-                self._remember(job)
+                self._held.remember(job)
             refused = {job.id for job in copies} - {job.id for job in extended}
             for job_id in refused:
                 log.warning("job %s: heartbeat refused: its claim is no longer current", job_id)
@@ -445,6 +380,10 @@ class Worker:
         finally:
             for lock in taken:
                 lock.release()
+
+
+def _completions(finished: Sequence[_Finished]) -> list[Completion]:
+    return [(done.job, done.result) for done in finished]
 
 
 def worker_settings(queue_name: str, **options: Any) -> WorkerSettings:
