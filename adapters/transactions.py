@@ -246,7 +246,7 @@ class ContextUnitOfWork(UnitOfWork):
 
     def commit_with(self, step: Callable[[], T]) -> T:
         frame = self._current_frame()
-        if frame.savepoint is not None:  # joined: the outer unit of work commits
+        if frame.savepoint is not None or not callable(step):  # joined: the outer unit of work commits
             return super().commit_with(step)
         with self._backend.committing_alone(frame.transaction):
             result = step()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
+from domain.shared.errors import ValidationError
 from domain.shared.scope import TenantScope
 
 T = TypeVar("T")
@@ -56,6 +57,8 @@ class UnitOfWork(ABC):
         the statement goes with the scope binding and no BEGIN, so the server commits it before it
         answers, one round trip in all (a joined unit of work commits at the outer one's end, as
         `commit()` does)."""
+        if not callable(step):
+            raise ValidationError("step", f"expected a callable, got {type(step).__name__}")
         result = step()
         self.commit()
         return result

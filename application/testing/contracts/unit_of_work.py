@@ -15,7 +15,7 @@ import pytest
 
 from application.testing.contracts.reliability import new_workflow
 from application.testing.contracts.tenancy import tenant
-from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive, UnitOfWorkNotOwned
+from domain.shared.errors import TenantScopeRequired, UnitOfWorkInactive, UnitOfWorkNotOwned, ValidationError
 from ports.reliability import ReliabilityUnitOfWorkFactory
 from ports.tenancy import TenancyUnitOfWorkFactory
 
@@ -138,6 +138,21 @@ class UnitOfWorkContract:
         for method in (uow.commit, uow.rollback):
             with pytest.raises(UnitOfWorkInactive):
                 method()
+
+    def test_commit_with_commits_the_step_and_goes_on(self, tenancy_uow: TenancyUnitOfWorkFactory) -> None:
+        acme, other = tenant("Acme", "acme"), tenant("Other", "other")
+        with pytest.raises(InjectedFailure), tenancy_uow.system() as uow:
+            assert uow.commit_with(lambda: uow.tenants.create(acme)) == acme
+            uow.tenants.create(other)  # after the commit: a transaction of its own, rolled back
+            raise InjectedFailure
+        assert _tenant_names(tenancy_uow) == ["Acme"]
+
+    def test_commit_with_refuses_what_it_cannot_run(self, tenancy_uow: TenancyUnitOfWorkFactory) -> None:
+        with pytest.raises(UnitOfWorkInactive):
+            tenancy_uow.system().commit_with(lambda: None)
+        with tenancy_uow.system() as uow, pytest.raises(ValidationError, match="step"):
+            uow.commit_with("not a step")  # type: ignore[arg-type]
+        assert _tenant_names(tenancy_uow) == []
 
     # -- one owner ----------------------------------------------------------------------------
     def test_another_thread_cannot_use_an_active_unit_of_work(self, tenancy_uow: TenancyUnitOfWorkFactory) -> None:
