@@ -4,14 +4,20 @@ the claim of its next batch.
     WITH completed AS (
         UPDATE processing_jobs AS t SET status = 'COMPLETED', progress = 100, result = v.result, ...
           FROM unnest(<ids>, <attempts>, <results>) AS v(id, attempt, result)
-         WHERE t.id = v.id AND t.attempt = v.attempt AND t.worker_id = <worker> AND t.status = 'RUNNING'
+         WHERE t.id = ANY(<ids>) AND t.id = v.id AND t.attempt = v.attempt AND t.worker_id = <worker>
+           AND t.status || '' = 'RUNNING'
         RETURNING t.id),
     claimed AS (
         UPDATE processing_jobs AS t SET status = 'RUNNING', worker_id = <worker>, attempt = t.attempt + 1, ...
          WHERE t.id IN (SELECT id ... ORDER BY priority DESC, created_at, id LIMIT <n> FOR UPDATE SKIP LOCKED)
-        RETURNING t.*)
+        RETURNING <the columns the claim did not set>)
     SELECT done.ids, claimed.* FROM (SELECT array_agg(id::text) AS ids FROM completed) AS done
       LEFT JOIN claimed ON true
+
+It is a statement complete in itself: sent through `DirectCursor.fetch(..., whole=True)`, it commits
+on its own where the unit of work lets it (`UnitOfWork.commit_with`, the worker's way), one round
+trip a batch. The claim returns only the columns whose values it did not set: the status, worker,
+lease and times are the caller's own, and parsing them back was a sixth of a claimed row.
 
 The acknowledgement finds its rows by id. Its status test is written `status || '' = 'RUNNING'`
 so that it matches no index: with `status = 'RUNNING'` the planner may read the partial index of
@@ -28,7 +34,9 @@ batch with nothing left to claim still returns that row, its job columns null.
 
 The statement is prepared once per pooled connection (`PREPARE`, then `EXECUTE`): the server
 plans it once, not once a batch, and what goes over the wire is the statement's name and its
-values. A prepared statement outlives a transaction that rolled back, but not the connection: the
+values. The batch size is a constant of the statement, not a parameter (a statement per size, 8 at
+most per connection): with `LIMIT $n` the generic plan guessed a third of the table and hashed all
+of it. A prepared statement outlives a transaction that rolled back, but not the connection: the
 names prepared are kept in the connection's pool record, which goes with the connection. When a
 statement that prepared or executed it failed, whether it is there is not known (the server may
 not have got as far as the PREPARE; a pooler's reset or a `DEALLOCATE` may have dropped it), and
