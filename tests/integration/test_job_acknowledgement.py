@@ -180,3 +180,18 @@ def test_a_connection_keeps_a_bounded_number_of_prepared_statements(units: JobsU
         names = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements "
                                            "WHERE name LIKE 'portside_complete_and_claim%%'").scalar_one()
     assert names == MAX_PREPARED
+
+
+def test_committed_with_after_other_statements_it_joins_their_transaction(units: JobsUnitOfWorkFactory,
+                                                                          one_connection: SqlDatabase) -> None:
+    """Once the unit of work has sent a statement, the whole one runs inside its transaction."""
+    _queue(units, 2)
+    round_trips = counting_round_trips(one_connection)
+    with pytest.raises(RuntimeError), units.system() as uow:
+        assert uow.jobs.get_job_stats("default").queued == 2
+        _done, claimed = uow.commit_with(lambda: uow.jobs.complete_and_claim([], "w1", "default"))
+        assert len(claimed) == 2
+        raise RuntimeError("after the commit")
+    assert round_trips() == 3  # BEGIN, binding and the count; the statement; COMMIT
+    with units.system() as uow:
+        assert uow.jobs.get_job_stats("default").running == 2
