@@ -229,16 +229,21 @@ class Worker:
     def _acknowledged(self, finished: list[_Finished], completed: list[uuid.UUID]) -> None:
         """Count and log the acknowledged jobs, forget every one of them, and empty `finished`."""
         done = set(completed)
+        lines: list[str] = []
         lost = 0
         for item in finished:
             job = item.job
             if job.id in done:
-                log.info("job %s %s completed in %.0f ms (attempt %d, tenant %s)", job.id, job.job_type,
-                         item.milliseconds, job.attempt, job.tenant_id)
+                lines.append(_completed_line(job, item.milliseconds))
             else:
                 lost += 1
                 log.warning("job %s %s: its lease was lost before its completion was acknowledged; it runs again",
                             job.id, job.job_type)
+        if lines:
+            # One record for the jobs one statement acknowledged, a line per job: a record of its
+            # own per job cost about as much CPU as the rest of the job's work in the worker
+            # (making, formatting and flushing 10 records against one).
+            log.info("%s", "\n".join(lines))
         self._held.forget(item.job for item in finished)
         self._count("completed", len(finished) - lost)
         self._count("lost", lost)
@@ -283,8 +288,7 @@ class Worker:
                     raise
                 work.close(None)
             self._count("completed")
-            log.info("job %s %s completed in %.0f ms (attempt %d, tenant %s)", job.id, job.job_type,
-                     (time.monotonic() - started) * 1000, job.attempt, job.tenant_id)
+            log.info("%s", _completed_line(job, (time.monotonic() - started) * 1000))
             self._forget(job)
         except LeaseLost as error:
             self._count("lost")
@@ -380,6 +384,11 @@ class Worker:
         finally:
             for lock in taken:
                 lock.release()
+
+
+def _completed_line(job: Job, milliseconds: float) -> str:
+    return (f"job {job.id} {job.job_type} completed in {milliseconds:.0f} ms (attempt {job.attempt}, "
+            f"tenant {job.tenant_id})")
 
 
 def _completions(finished: Sequence[_Finished]) -> list[Completion]:

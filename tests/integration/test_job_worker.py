@@ -3,6 +3,7 @@ the dead letter, a stalled worker is fenced out, a stop gives unstarted jobs bac
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import timedelta
@@ -129,6 +130,25 @@ def test_handlers_that_write_nothing_are_acknowledged_a_batch_at_a_time(units: J
     assert all(job.status is JobStatus.COMPLETED for job in jobs)
     # One acknowledgement per batch: each batch's jobs share the moment of their completion.
     assert len({job.completed_at for job in jobs}) == 4
+
+
+def test_the_worker_logs_one_line_per_completed_job(units: JobsUnitOfWorkFactory,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Batched or in a transaction of its own, each completed job gets its line; a batch's lines
+    come in one record (`LineFormatter` gives each its time and level)."""
+    with units.for_tenant(TENANT) as uow:
+        noted = [uow.jobs.create_job("note", payload={"n": n}).id for n in range(3)]
+        recorded = uow.jobs.create_job("record").id
+    worker = Worker(units, {"note": _noted, "record": record_once}, WorkerSettings("default", batch_size=4),
+                    LocalWaker())
+    with caplog.at_level(logging.INFO, logger="portside.jobs"):
+        assert worker.run_once() == 4
+    lines = [line for record in caplog.records for line in record.getMessage().splitlines()]
+    for job_id, job_type in [*((job_id, "note") for job_id in noted), (recorded, "record")]:
+        [line] = [line for line in lines if str(job_id) in line]
+        assert line.startswith(f"job {job_id} {job_type} completed in ")
+        assert line.endswith(f" ms (attempt 1, tenant {TENANT})")
+    assert worker.counts.completed == 4
 
 
 def test_a_stop_acknowledges_what_finished_and_gives_back_the_rest(units: JobsUnitOfWorkFactory) -> None:
