@@ -66,6 +66,8 @@ class SingleFlight:
         flight.done.set()
 
     def invalidate(self, matches: Callable[[str], bool]) -> None:
+        if not self._flights:  # the common case, every write: nothing in flight, no lock to take
+            return
         with self._lock:
             for key, flight in self._flights.items():
                 if matches(key):

@@ -25,8 +25,10 @@ from domain.shared.sorting import Sort
 CLAIM_ORDER = Sort.parse("-priority,created_at,id")
 
 
-def claim_order_key(job: Job) -> tuple[int, datetime, str]:
-    return (-job.priority, job.created_at, str(job.id))
+def claim_order_key(job: Job) -> tuple[int, datetime, uuid.UUID]:
+    # UUIDs compare by their 128-bit value: the order of PostgreSQL's uuid, of SQLite's hex text
+    # and of the canonical text alike, without writing each id out as text.
+    return (-job.priority, job.created_at, job.id)
 
 
 def claimable(queue_name: str, now: datetime) -> tuple[Condition, ...]:
