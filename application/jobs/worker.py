@@ -230,13 +230,11 @@ class Worker:
         """Count and log the acknowledged jobs, forget every one of them, and empty `finished`."""
         done = set(completed)
         lines: list[str] = []
-        tenants: dict[uuid.UUID, str] = {}  # a batch's jobs mostly share a tenant: its text once
         lost = 0
         for item in finished:
             job = item.job
             if job.id in done:
-                tenant = tenants.get(job.tenant_id) or tenants.setdefault(job.tenant_id, str(job.tenant_id))
-                lines.append(_completed_line(job, item.milliseconds, tenant))
+                lines.append(_completed_line(job, item.milliseconds))
             else:
                 lost += 1
                 log.warning("job %s %s: its lease was lost before its completion was acknowledged; it runs again",
@@ -290,7 +288,7 @@ class Worker:
                     raise
                 work.close(None)
             self._count("completed")
-            log.info("%s", _completed_line(job, (time.monotonic() - started) * 1000, str(job.tenant_id)))
+            log.info("%s", _completed_line(job, (time.monotonic() - started) * 1000))
             self._forget(job)
         except LeaseLost as error:
             self._count("lost")
@@ -388,8 +386,9 @@ class Worker:
                 lock.release()
 
 
-def _completed_line(job: Job, milliseconds: float, tenant: str) -> str:
-    return f"job {job.id} {job.job_type} completed in {milliseconds:.0f} ms (attempt {job.attempt}, tenant {tenant})"
+def _completed_line(job: Job, milliseconds: float) -> str:
+    return (f"job {job.id} {job.job_type} completed in {milliseconds:.0f} ms (attempt {job.attempt}, "
+            f"tenant {job.tenant_id})")
 
 
 def _completions(finished: Sequence[_Finished]) -> list[Completion]:
