@@ -37,6 +37,8 @@ def metric_name(value: Any, field: str = "name") -> str:
     if len(value) > MAX_NAME_LENGTH or not METRIC_NAME.fullmatch(value):
         raise ValidationError(field, f"{value[:80]!r} is not a metric name: [a-zA-Z_:][a-zA-Z0-9_:]*, "
                                      f"at most {MAX_NAME_LENGTH} characters")
+    if value.lower() in ("inf", "nan"):  # PromQL reads these as numbers, in any case
+        raise ValidationError(field, f"{value!r} is not a metric name: PromQL reads it as a number")
     return value
 
 
